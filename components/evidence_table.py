@@ -1,0 +1,149 @@
+"""Tables of the evidence browser: every value with its provenance and conflicts."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .overview import study_name
+from .tables import ENDPOINT_LABELS, design_label, format_value
+
+ENDPOINT_GROUPS = {
+    "OS": ["OS_median", "OS_rate", "OS_events"],
+    "PFS": ["PFS_median", "PFS_rate", "PFS_events"],
+    "TTP": ["TTP_median", "TTP_rate", "TTP_events"],
+    "DFS": ["DFS_median", "DFS_rate", "DFS_events"],
+    "Response": ["ORR", "DCR", "CR", "PR", "SD", "PD"],
+    "Follow-up": ["followup_median"],
+}
+HR_GROUPS = {"OS": ["OS"], "PFS": ["PFS"], "TTP": ["TTP"], "DFS": ["DFS"], "Response": [], "Follow-up": []}
+
+
+def _conflict_text(ids, conflicts: pd.DataFrame) -> str:
+    if not isinstance(ids, list) or not ids:
+        return ""
+    texts = []
+    for cid in ids:
+        row = conflicts[conflicts.conflict_id == cid]
+        texts.append(f"⚠ {row.description.iloc[0]}" if len(row) else f"⚠ {cid}")
+    return " ".join(texts)
+
+
+def _filter_studies(store, studies, designs):
+    st = store.studies
+    if studies:
+        st = st[st.study_id.isin(studies)]
+    if designs:
+        st = st[st.design.isin(designs)]
+    return set(st.study_id)
+
+
+def outcome_rows(store, studies=None, designs=None, endpoint_groups=None, populations=None) -> pd.DataFrame:
+    keep = _filter_studies(store, studies, designs)
+    o = store.outcomes[store.outcomes.study_id.isin(keep)]
+    if endpoint_groups:
+        eps = [e for g in endpoint_groups for e in ENDPOINT_GROUPS.get(g, [])]
+        o = o[o.endpoint.isin(eps)]
+    if populations:
+        o = o[o.population.isin(populations)]
+    rows = []
+    for r in o.to_dict("records"):
+        rows.append({
+            "Study": study_name(store, r["study_id"]),
+            "Arm": store.arm_label(r["study_id"], r["arm_id"]) if isinstance(r["arm_id"], str) else "whole cohort",
+            "Endpoint": ENDPOINT_LABELS.get(r["endpoint"], r["endpoint"])
+            + (f" at {r['timepoint_months']:g} mo" if pd.notna(r.get("timepoint_months")) else ""),
+            "Value": format_value(r),
+            "Reported as": r["reported_name"],
+            "Criteria": r["criteria"] if isinstance(r["criteria"], str) else "",
+            "Population": r["population"] + (f": {r['subgroup']}" if isinstance(r.get("subgroup"), str) else ""),
+            "Derived": r["formula"] if r["derived"] else "",
+            "Conflict": _conflict_text(r["conflict_ids"], store.conflicts),
+            "Location": r["location"],
+            "Snippet": r["snippet"],
+            "study_id": r["study_id"], "arm_id": r["arm_id"], "endpoint": r["endpoint"],
+        })
+    return pd.DataFrame(rows, columns=[
+        "Study", "Arm", "Endpoint", "Value", "Reported as", "Criteria", "Population", "Derived",
+        "Conflict", "Location", "Snippet", "study_id", "arm_id", "endpoint"])
+
+
+def hazard_ratio_rows(store, studies=None, designs=None, endpoint_groups=None, populations=None) -> pd.DataFrame:
+    keep = _filter_studies(store, studies, designs)
+    h = store.hazard_ratios[store.hazard_ratios.study_id.isin(keep)]
+    if endpoint_groups:
+        h = h[h.endpoint.isin([e for g in endpoint_groups for e in HR_GROUPS.get(g, [])])]
+    if populations:
+        h = h[h.population.isin(populations)]
+    rows = []
+    for r in h.to_dict("records"):
+        level = round(100 * r["ci_level"])
+        ci = f" ({level}% CI {r['ci_low']:g}-{r['ci_high']:g})" if pd.notna(r["ci_low"]) else ""
+        rows.append({
+            "Study": study_name(store, r["study_id"]),
+            "Comparison": f"{store.arm_label(r['study_id'], r['experimental_arm_id'])} vs "
+                          f"{store.arm_label(r['study_id'], r['reference_arm_id'])}",
+            "Endpoint": r["endpoint"],
+            "HR": f"{r['hr']:g}{ci}",
+            "p": r["p_text"] or "",
+            "Adjusted for": r["adjusted_for"] if r["adjusted"] else "unadjusted",
+            "Population": r["population"] + (f": {r['subgroup']}" if isinstance(r.get("subgroup"), str) else ""),
+            "Conflict": _conflict_text(r["conflict_ids"], store.conflicts),
+            "Location": r["location"],
+            "Snippet": r["snippet"],
+            "study_id": r["study_id"],
+        })
+    return pd.DataFrame(rows, columns=["Study", "Comparison", "Endpoint", "HR", "p", "Adjusted for",
+                                       "Population", "Conflict", "Location", "Snippet", "study_id"])
+
+
+def adverse_event_rows(store, studies=None, designs=None) -> pd.DataFrame:
+    keep = _filter_studies(store, studies, designs)
+    a = store.adverse_events[store.adverse_events.study_id.isin(keep)]
+    rows = []
+    for r in a.to_dict("records"):
+        pct = f"{r['percent']:g}%" if pd.notna(r["percent"]) else ""
+        n = f"{int(r['count'])}/{int(r['denominator'])}" if pd.notna(r["count"]) and pd.notna(r["denominator"]) else (
+            f"{int(r['count'])}" if pd.notna(r["count"]) else "")
+        rows.append({
+            "Study": study_name(store, r["study_id"]),
+            "Arm": store.arm_label(r["study_id"], r["arm_id"]),
+            "Term (paper)": r["term_reported"],
+            "Term (harmonised)": r["term"] or "",
+            "Grade": r["grade"],
+            "n/N": n, "%": pct,
+            "Derived": r["formula"] if r["derived"] else "",
+            "Conflict": _conflict_text(r["conflict_ids"], store.conflicts),
+            "Location": r["location"], "Snippet": r["snippet"], "study_id": r["study_id"],
+        })
+    return pd.DataFrame(rows, columns=["Study", "Arm", "Term (paper)", "Term (harmonised)", "Grade", "n/N", "%",
+                                       "Derived", "Conflict", "Location", "Snippet", "study_id"])
+
+
+def conflict_rows(store, studies=None, designs=None) -> pd.DataFrame:
+    keep = _filter_studies(store, studies, designs)
+    c = store.conflicts[store.conflicts.study_id.isin(keep)]
+    rows = []
+    for r in c.to_dict("records"):
+        rows.append({
+            "Study": study_name(store, r["study_id"]),
+            "Kind": r["kind"].replace("_", " "),
+            "Conflict": r["description"],
+            "Values": " vs ".join(str(v) for v in r["values"]),
+            "Where": " | ".join(f"{loc}: “{snip}”" for loc, snip in zip(r["locations"], r["snippets"])),
+            "Views use": r["resolution"],
+            "study_id": r["study_id"],
+        })
+    return pd.DataFrame(rows, columns=["Study", "Kind", "Conflict", "Values", "Where", "Views use", "study_id"])
+
+
+def study_rows(store, studies=None, designs=None) -> pd.DataFrame:
+    keep = _filter_studies(store, studies, designs)
+    rows = []
+    for s in store.studies[store.studies.study_id.isin(keep)].to_dict("records"):
+        for a in store.arms[store.arms.study_id == s["study_id"]].to_dict("records"):
+            rows.append({
+                "Study": study_name(store, s["study_id"]),
+                "Design": design_label(s["design"], s["source_kind"]),
+                "Arm": a["label"], "n": a["n"], "Route": a["route"], "Regimen": a["regimen"],
+                "Citation": s["citation"], "study_id": s["study_id"],
+            })
+    return pd.DataFrame(rows, columns=["Study", "Design", "Arm", "n", "Route", "Regimen", "Citation", "study_id"])

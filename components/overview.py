@@ -1,0 +1,74 @@
+"""The studies at a glance: one row per study with its headline numbers."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .tables import design_label
+
+_HEADLINE_MEDIANS = ("OS_median", "PFS_median", "TTP_median")
+
+
+def _fmt_median(row) -> str:
+    ci = ""
+    if pd.notna(row.ci_low) and pd.notna(row.ci_high):
+        ci = f" ({row.ci_low:g}-{row.ci_high:g})"
+    return f"{row.value:g}{ci}"
+
+
+def studies_at_a_glance(store) -> pd.DataFrame:
+    rows = []
+    outcomes = store.outcomes
+    conflicted = outcomes.conflict_ids.map(lambda c: bool(c) if isinstance(c, list) else False)
+    for st in store.studies.itertuples():
+        arms = store.arms[store.arms.study_id == st.study_id]
+        arm_text = "; ".join(f"{a.label} (n={int(a.n)})" if pd.notna(a.n) else a.label
+                             for a in arms.itertuples())
+        medians = []
+        for ep in _HEADLINE_MEDIANS:
+            sel = outcomes[(outcomes.study_id == st.study_id) & (outcomes.endpoint == ep)
+                           & (outcomes.population.isin(["overall", "matched"])) & outcomes.value.notna()]
+            if sel.empty:
+                continue
+            # prefer the matched cohort where the study has one: it is the paper's main analysis
+            if (sel.population == "matched").any():
+                sel = sel[sel.population == "matched"]
+            bits = []
+            for r in sel.drop_duplicates("arm_id").itertuples():
+                mark = " ⚠" if conflicted.loc[r.Index] else ""
+                bits.append(f"{store.arm_label(st.study_id, r.arm_id)} {_fmt_median(r)}{mark}")
+            medians.append(f"{ep.split('_')[0]}: " + " vs ".join(bits))
+        hrs = store.hazard_ratios[(store.hazard_ratios.study_id == st.study_id)
+                                  & (store.hazard_ratios.population.isin(["overall", "matched"]))]
+        hr_text = []
+        for ep in ("OS", "PFS", "TTP", "DFS"):
+            sel = hrs[hrs.endpoint == ep]
+            if sel.empty:
+                continue
+            # the adjusted estimate is the paper's headline where both are given
+            r = sel.sort_values("adjusted", ascending=False).iloc[0]
+            ci = f" ({r.ci_low:g}-{r.ci_high:g})" if pd.notna(r.ci_low) else ""
+            level = "" if r.ci_level == 0.95 else f" [{round(100 * r.ci_level)}% CI]"
+            hr_text.append(f"{ep} HR {r.hr:g}{ci}{level}" + (" adj." if r.adjusted else ""))
+        rows.append({
+            "Study": _study_name(st),
+            "Design": design_label(st.design, st.source_kind),
+            "Population": st.population if isinstance(st.population, str) else "",
+            "Line of therapy": st.line_of_therapy if isinstance(st.line_of_therapy, str) else "",
+            "Arms (n)": arm_text,
+            "Median, months (CI)": " | ".join(medians),
+            "Hazard ratio": "; ".join(hr_text),
+            "study_id": st.study_id,
+        })
+    return pd.DataFrame(rows)
+
+
+def _study_name(st) -> str:
+    if isinstance(getattr(st, "trial_name", None), str) and st.trial_name:
+        return st.trial_name
+    year = f" {int(st.year)}" if pd.notna(getattr(st, "year", None)) else ""
+    return f"{st.first_author}{year}" if isinstance(st.first_author, str) else st.study_id
+
+
+def study_name(store, study_id: str) -> str:
+    rows = store.studies[store.studies.study_id == study_id]
+    return _study_name(next(rows.itertuples())) if len(rows) else study_id

@@ -1,0 +1,164 @@
+"""The view lives in the URL so that a shared link reopens the same view.
+
+Each page declares its parameters; values from the URL are checked against
+what the store actually holds, anything unusable is dropped and named in a
+notice, and the widgets are seeded once per link. After the widgets have run
+the page writes its current state back, leaving defaults out to keep links short.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+MAX_PARAM_LENGTH = 2000   # longer values are a tampered or broken link, not a view
+MAX_SHOWN = 60            # how much of an ignored value a notice repeats
+
+
+def _shorten(text: str) -> str:
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "..."
+
+
+@dataclass
+class Choice:
+    """One value from a fixed list (endpoint, grade band, sort order)."""
+    options: Sequence[str]
+    default: str
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def parse(self, raw: str) -> tuple[Any, list[str]]:
+        value = raw.strip()
+        lookup = {o.lower(): o for o in self.options}
+        lookup.update({k.lower(): v for k, v in self.aliases.items()})
+        if value.lower() in lookup:
+            return lookup[value.lower()], []
+        return self.default, [value]
+
+    def encode(self, value) -> str | None:
+        return None if value == self.default else str(value)
+
+
+@dataclass
+class Many:
+    """Several values from a list, comma-separated in the URL (arms, studies)."""
+    options: Sequence[str]
+    default: Sequence[str]
+
+    def parse(self, raw: str) -> tuple[Any, list[str]]:
+        allowed = {o.lower(): o for o in self.options}
+        kept, ignored = [], []
+        for part in raw.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if part.lower() in allowed:
+                if allowed[part.lower()] not in kept:
+                    kept.append(allowed[part.lower()])
+            else:
+                ignored.append(part)
+        if not kept:
+            return list(self.default), ignored
+        return kept, ignored
+
+    def encode(self, value) -> str | None:
+        value = list(value)
+        return None if value == list(self.default) else ",".join(value)
+
+
+@dataclass
+class Flag:
+    """On/off (presentation mode): '1'/'0'."""
+    default: bool = False
+
+    def parse(self, raw: str) -> tuple[Any, list[str]]:
+        v = raw.strip().lower()
+        if v in ("1", "true", "yes", "on"):
+            return True, []
+        if v in ("0", "false", "no", "off", ""):
+            return False, []
+        return self.default, [raw]
+
+    def encode(self, value) -> str | None:
+        return None if bool(value) == self.default else ("1" if value else "0")
+
+
+def parse_params(query: dict[str, Any], spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Read a page's parameters from a query mapping; pure, so it can be tested and fuzzed.
+
+    query maps a parameter to a string or a list of strings (repeated keys);
+    the last value of a repeated key wins. Returns the values (defaults where
+    absent or unusable) and notices naming what was ignored.
+    """
+    values, notices = {}, []
+    for name, kind in spec.items():
+        default = list(kind.default) if isinstance(kind, Many) else kind.default
+        raw = query.get(name)
+        if isinstance(raw, (list, tuple)):
+            raw = raw[-1] if raw else None
+        if raw is None:
+            values[name] = default
+            continue
+        raw = str(raw)
+        if len(raw) > MAX_PARAM_LENGTH:
+            values[name] = default
+            notices.append(f"'{name}' was too long ({len(raw)} characters) and was ignored")
+            continue
+        value, ignored = kind.parse(raw)
+        values[name] = value
+        if ignored:
+            shown = ", ".join(repr(_shorten(x)) for x in ignored)
+            notices.append(f"'{name}': ignored {shown} (not in this view)")
+    unknown = [k for k in query if k not in spec]
+    if unknown:
+        notices.append("ignored unknown link parameter(s): " + ", ".join(repr(_shorten(str(k))) for k in unknown[:5]))
+    return values, notices
+
+
+def encode_params(values: dict[str, Any], spec: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for name, kind in spec.items():
+        if name in values:
+            enc = kind.encode(values[name])
+            if enc is not None:
+                out[name] = enc
+    return out
+
+
+def query_as_dict(query_params) -> dict[str, list[str]]:
+    """st.query_params as {key: [values]} (repeated keys kept)."""
+    return {k: query_params.get_all(k) for k in query_params.keys()}
+
+
+def bind_view(st, page: str, spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Seed this page's widget keys from the URL once per link; return notices.
+
+    Widget keys are f"{page}.{param}". The link is read again whenever the URL
+    differs from what the page last wrote (a pasted link), never on the page's
+    own reruns, so a user's choice is not overwritten.
+    """
+    current = query_as_dict(st.query_params)
+    marker = f"_{page}.url_written"
+    notices: list[str] = []
+    if st.session_state.get(marker) != _canonical(current):
+        values, notices = parse_params(current, spec)
+        for name, value in values.items():
+            st.session_state[f"{page}.{name}"] = value
+        st.session_state[f"_{page}.notices"] = notices
+    else:
+        notices = st.session_state.get(f"_{page}.notices", [])
+    return {name: st.session_state[f"{page}.{name}"] for name in spec}, notices
+
+
+def write_view(st, page: str, spec: dict[str, Any]) -> dict[str, str]:
+    """Write the page's current widget state to the URL (defaults left out)."""
+    values = {name: st.session_state.get(f"{page}.{name}") for name in spec}
+    params = encode_params(values, spec)
+    if query_as_dict(st.query_params) != {k: [v] for k, v in params.items()}:
+        st.query_params.clear()
+        st.query_params.update(params)
+    st.session_state[f"_{page}.url_written"] = _canonical({k: [v] for k, v in params.items()})
+    return params
+
+
+def _canonical(query: dict[str, list[str]]) -> str:
+    return "&".join(f"{k}={','.join(v)}" for k, v in sorted(query.items()))

@@ -1,0 +1,281 @@
+"""Load the evidence files into tidy tables, checking every record on the way.
+
+A malformed record never takes the whole store down: its problem is reported
+with file, record and field, and only the study it belongs to is withheld from
+the tables, so the views keep serving every other study.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from . import schema
+from .checks import check_file
+from .sources import default_sources_dir
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+AE_TERMS_FILE = Path(__file__).resolve().parent / "ae_terms.yaml"
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    "outcomes": schema.Outcome,
+    "hazard_ratios": schema.HazardRatio,
+    "adverse_events": schema.AdverseEvent,
+    "conflicts": schema.Conflict,
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an evidence file, said so a curator can find it."""
+    file: str
+    record: str
+    field: str
+    message: str
+    study_id: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.record}"
+        if self.field:
+            where += f", field '{self.field}'"
+        return f"{where}: {self.message}"
+
+
+class EvidenceError(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def describe_record(section: str, index: int, raw: Any) -> str:
+    """'outcomes[3] (sun2022 / atra_folfox4 / OS_median)': enough to find it in the file."""
+    label = f"{section}[{index}]"
+    if isinstance(raw, dict):
+        keys = ("conflict_id",) if section == "conflicts" else (
+            "study_id", "arm_id", "experimental_arm_id", "endpoint", "term_reported", "grade")
+        parts = [str(raw[k]) for k in keys if raw.get(k) is not None]
+        if section == "studies" and raw.get("study_id"):
+            parts = [str(raw["study_id"])]
+        if parts:
+            label += " (" + " / ".join(parts) + ")"
+    return label
+
+
+def _field_of(loc: tuple) -> str:
+    return ".".join(str(x) for x in loc) or "(record)"
+
+
+def _validate_record(model, raw, file, record, study_id):
+    try:
+        return model.model_validate(raw), []
+    except ValidationError as exc:
+        return None, [
+            Problem(file, record, _field_of(err["loc"]), err["msg"], study_id)
+            for err in exc.errors()
+        ]
+
+
+def parse_file(path: Path) -> tuple[dict[str, list], list[Problem]]:
+    """Parse one evidence file record by record.
+
+    Returns the valid records per section and the problems found. A record's
+    problem carries its study_id so that the caller can withhold that study.
+    """
+    name = path.name
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        return {}, [Problem(name, "(file)", "", f"not UTF-8 text: {exc}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return {}, [Problem(name, "(file)", "", f"not valid YAML{at}: {getattr(exc, 'problem', exc)}")]
+    if not isinstance(raw, dict):
+        return {}, [Problem(name, "(file)", "", "expected a mapping with 'source_file' and 'studies'")]
+
+    problems: list[Problem] = []
+    known = {"source_file", "studies", *SECTIONS}
+    for key in raw:
+        if key not in known:
+            problems.append(Problem(name, "(file)", str(key), "unknown section"))
+    source_file = raw.get("source_file")
+    if not isinstance(source_file, str) or not source_file.strip():
+        problems.append(Problem(name, "(file)", "source_file", "missing: the seed text this file was curated from"))
+        source_file = None
+
+    records: dict[str, list] = {"studies": []}
+    raw_studies = raw.get("studies")
+    if not isinstance(raw_studies, list) or not raw_studies:
+        problems.append(Problem(name, "(file)", "studies", "missing or empty: at least one study is needed"))
+        raw_studies = []
+    for i, item in enumerate(raw_studies):
+        sid = item.get("study_id") if isinstance(item, dict) else None
+        rec, errs = _validate_record(schema.Study, item, name, describe_record("studies", i, item), sid)
+        problems += errs
+        if rec:
+            records["studies"].append((i, rec))
+    for section, model in SECTIONS.items():
+        records[section] = []
+        items = raw.get(section) or []
+        if not isinstance(items, list):
+            problems.append(Problem(name, "(file)", section, "must be a list of records"))
+            continue
+        for i, item in enumerate(items):
+            sid = item.get("study_id") if isinstance(item, dict) else None
+            rec, errs = _validate_record(model, item, name, describe_record(section, i, item), sid)
+            problems += errs
+            if rec:
+                records[section].append((i, rec))
+    records["source_file"] = source_file
+    return records, problems
+
+
+@dataclass
+class Store:
+    studies: pd.DataFrame
+    arms: pd.DataFrame
+    outcomes: pd.DataFrame
+    hazard_ratios: pd.DataFrame
+    adverse_events: pd.DataFrame
+    conflicts: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    withheld_studies: list[str] = field(default_factory=list)
+
+    def study(self, study_id: str) -> dict:
+        return self.studies.set_index("study_id").loc[study_id].to_dict()
+
+    def arm_label(self, study_id: str, arm_id: str) -> str:
+        row = self.arms[(self.arms.study_id == study_id) & (self.arms.arm_id == arm_id)]
+        return row.label.iloc[0] if len(row) else arm_id
+
+
+def _p_value(p) -> tuple[float | None, str | None]:
+    """'<0.001' -> (0.001, '<0.001'); 0.02 -> (0.02, '0.02'). The text is kept as printed."""
+    if p is None:
+        return None, None
+    text = str(p).strip()
+    digits = text.lstrip("<>=≤≥ ").strip()
+    try:
+        return float(digits), text
+    except ValueError:
+        return None, text
+
+
+def _load_ae_terms(path: Path) -> dict[str, dict]:
+    if not path.is_file():
+        return {}
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(k).strip().lower(): v for k, v in (raw.get("terms") or {}).items()}
+
+
+def load_store(path: str | Path | None = None, sources: str | Path | None = None,
+               strict: bool = False, ae_terms: str | Path | None = None) -> Store:
+    """Load every *.yaml evidence file of a directory (the bundled ones by default).
+
+    sources: the directory of seed texts; when given, every snippet is checked
+    against its source. strict=True raises EvidenceError on any problem;
+    otherwise the problems are kept in store.problems and only the studies they
+    concern are withheld.
+    """
+    data_dir = Path(path) if path is not None else DATA_DIR
+    files = sorted(p for p in data_dir.glob("*.yaml") if p.is_file())
+    problems: list[Problem] = []
+    if not files:
+        problems.append(Problem(str(data_dir), "(directory)", "", "no evidence files (*.yaml) found"))
+    parsed = []
+    seen_studies: dict[str, str] = {}
+    for f in files:
+        records, errs = parse_file(f)
+        problems += errs
+        for _, st in records.get("studies", []):
+            if st.study_id in seen_studies:
+                problems.append(Problem(f.name, f"studies ({st.study_id})", "study_id",
+                                        f"duplicate study_id: already defined in {seen_studies[st.study_id]}",
+                                        st.study_id))
+            else:
+                seen_studies[st.study_id] = f.name
+        parsed.append((f, records, errs))
+
+    sources_dir = Path(sources) if sources is not None else None
+    for f, records, errs in parsed:
+        problems += check_file(f.name, records, sources_dir, file_had_errors=bool(errs))
+
+    broken_files = {p.file for p in problems if p.record == "(file)" and p.field in ("", "studies", "source_file")}
+    withheld = sorted({p.study_id for p in problems if p.study_id})
+    if strict and problems:
+        raise EvidenceError(problems)
+
+    terms = _load_ae_terms(Path(ae_terms) if ae_terms else AE_TERMS_FILE)
+    rows: dict[str, list[dict]] = {k: [] for k in ("studies", "arms", "outcomes", "hazard_ratios",
+                                                   "adverse_events", "conflicts")}
+    for f, records, _ in parsed:
+        if f.name in broken_files:
+            withheld += [st.study_id for _, st in records.get("studies", [])]
+            continue
+        for _, st in records["studies"]:
+            if st.study_id in withheld:
+                continue
+            d = st.model_dump(exclude={"arms"})
+            d["source_file"] = records["source_file"]
+            d["evidence_file"] = f.name
+            d["n_arms"] = len(st.arms)
+            rows["studies"].append(d)
+            for arm in st.arms:
+                a = arm.model_dump()
+                a["study_id"] = st.study_id
+                rows["arms"].append(a)
+        for section in SECTIONS:
+            for i, rec in records[section]:
+                if rec.study_id in withheld:
+                    continue
+                d = rec.model_dump()
+                d["record_id"] = f"{f.stem}:{section}[{i}]"
+                d["evidence_file"] = f.name
+                if "p" in d:
+                    d["p"], d["p_text"] = _p_value(d["p"])
+                if section == "adverse_events":
+                    mapped = terms.get(rec.term_reported.strip().lower(), {})
+                    d["term"] = mapped.get("term")
+                    d["category"] = mapped.get("category")
+                if section == "hazard_ratios":
+                    d["adjusted_for"] = ", ".join(d["adjusted_for"])
+                rows[section].append(d)
+    withheld = sorted(set(withheld))
+    return Store(
+        studies=_frame(rows["studies"], ["study_id", "source_file", "citation", "doi", "design"]),
+        arms=_frame(rows["arms"], ["study_id", "arm_id", "label", "regimen", "route", "n"]),
+        outcomes=_frame(rows["outcomes"], [
+            "study_id", "arm_id", "endpoint", "value", "unit", "ci_low", "ci_high", "count",
+            "denominator", "timepoint_months", "criteria", "population", "subgroup",
+            "reported_name", "location", "snippet", "derived", "formula", "conflict_ids"]),
+        hazard_ratios=_frame(rows["hazard_ratios"], [
+            "study_id", "experimental_arm_id", "reference_arm_id", "endpoint", "hr", "ci_low",
+            "ci_high", "ci_level", "p", "p_text", "adjusted", "adjusted_for", "model", "population",
+            "subgroup", "reported_name", "location", "snippet", "derived", "formula", "conflict_ids"]),
+        adverse_events=_frame(rows["adverse_events"], [
+            "study_id", "arm_id", "term_reported", "term", "category", "grade", "count",
+            "denominator", "percent", "location", "snippet", "derived", "formula", "conflict_ids"]),
+        conflicts=_frame(rows["conflicts"], [
+            "conflict_id", "study_id", "kind", "description", "values", "resolution"], conflicts=True),
+        problems=problems,
+        withheld_studies=withheld,
+    )
+
+
+def _frame(rows: list[dict], first: list[str], conflicts: bool = False) -> pd.DataFrame:
+    if conflicts:
+        for r in rows:
+            r["snippets"] = [v["snippet"] for v in r["values"]]
+            r["locations"] = [v["location"] for v in r["values"]]
+            r["values"] = [v["value"] for v in r["values"]]
+        first = first + ["snippets", "locations"]
+    df = pd.DataFrame(rows)
+    for c in first:
+        if c not in df.columns:
+            df[c] = pd.Series(dtype=object)
+    rest = [c for c in df.columns if c not in first]
+    return df[first + rest].reset_index(drop=True)

@@ -1,0 +1,39 @@
+"""Landing page: what the dashboard is for and the studies at a glance."""
+import streamlit as st
+
+from components.overview import studies_at_a_glance
+from components.store_access import get_store, show_store_problems
+
+st.title("Advanced hepatocellular carcinoma: evidence comparison")
+st.markdown(
+    "Compare what published studies of advanced HCC report: survival, response, hazard ratios and "
+    "adverse events, each number traceable to the sentence it came from. Prepared for tumor boards: "
+    "pick a view, copy its link, and everyone opens the same view.")
+st.warning(
+    "**Cross-study comparisons are not randomised.** These studies differ in design (retrospective, "
+    "propensity-matched, single-arm, randomised), population, line of therapy and response criteria. "
+    "Numbers side by side are context for a discussion, not evidence that one regimen beats another. "
+    "Survival curves here are reconstructed from published summaries, not the trials' patient data.",
+    icon="⚠️")
+
+store = get_store()
+show_store_problems(store)
+
+st.subheader("Studies at a glance")
+glance = studies_at_a_glance(store)
+primary = store.studies.set_index("study_id").source_kind
+glance["Source"] = glance.study_id.map(lambda s: "review-reported" if primary.get(s) == "review" else "primary paper")
+for source, title in (("primary paper", "Primary papers"), ("review-reported", "Trials reported in the review (Gong & Qin 2016)")):
+    part = glance[glance.Source == source].drop(columns=["study_id", "Source"])
+    if part.empty:
+        continue
+    st.markdown(f"**{title}** ({len(part)})")
+    st.dataframe(part, hide_index=True, width="stretch",
+                 column_config={"Arms (n)": st.column_config.TextColumn(width="large"),
+                                "Median, months (CI)": st.column_config.TextColumn(width="large")})
+st.caption("⚠ marks a number the paper contradicts elsewhere; the evidence browser shows both values. "
+           "HR: experimental vs reference; adj. = adjusted estimate.")
+
+st.subheader("Views")
+cols = st.columns(2)
+cols[0].page_link("pages/evidence.py", label="Evidence browser: every number with its source sentence", icon="🔎")

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: virtualenv, dependencies, Debian's
+# chromium for the browser tests, then pytest with the source texts so that
+# every snippet is checked against its paper.
+#   bash run_tests.sh [--sources DIR] [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")"
+SOURCES=../shared/seeds
+if [[ "${1:-}" == "--sources" ]]; then SOURCES="$2"; shift 2; fi
+
+if [[ ! -x .venv/bin/python ]]; then python3 -m venv .venv; fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+if ! command -v chromium >/dev/null 2>&1 && [[ ! -x /usr/bin/chromium ]]; then
+  echo "installing Debian's chromium for the browser tests"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+.venv/bin/python -m evidence validate --sources "$SOURCES"
+set +e
+.venv/bin/python -m pytest --sources "$SOURCES" "$@"
+status=$?
+set -e
+# pytest exits 5 when no test ran: that is a failure here, never a pass.
+if [[ $status -eq 5 ]]; then echo "no tests ran" >&2; exit 1; fi
+exit $status

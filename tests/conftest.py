@@ -1,0 +1,34 @@
+"""Shared fixtures. The source texts come from --sources (CI passes ../shared/seeds)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--sources", default=None,
+                     help="directory of the source texts (default: $HCC_SOURCES or ../shared/seeds)")
+
+
+@pytest.fixture(scope="session")
+def sources_dir(request) -> Path:
+    from evidence.sources import default_sources_dir
+    given = request.config.getoption("--sources")
+    path = Path(given) if given else default_sources_dir()
+    if path is None or not Path(path).is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"source texts not found ({given or '../shared/seeds'}): CI must check every snippet")
+        pytest.skip("source texts not available; pass --sources DIR")
+    return Path(path).resolve()
+
+
+@pytest.fixture(scope="session")
+def store():
+    from evidence import load_store
+    return load_store()
