@@ -62,8 +62,8 @@ def outcome_rows(store, studies=None, designs=None, endpoint_groups=None, popula
             "study_id": r["study_id"], "arm_id": r["arm_id"], "endpoint": r["endpoint"],
         })
     return pd.DataFrame(rows, columns=[
-        "Study", "Arm", "Endpoint", "Value", "Reported as", "Criteria", "Population", "Derived",
-        "Conflict", "Location", "Snippet", "study_id", "arm_id", "endpoint"])
+        "Study", "Arm", "Endpoint", "Value", "Conflict", "Snippet", "Location", "Reported as", "Criteria",
+        "Population", "Derived", "study_id", "arm_id", "endpoint"])
 
 
 def hazard_ratio_rows(store, studies=None, designs=None, endpoint_groups=None, populations=None) -> pd.DataFrame:
@@ -92,7 +92,7 @@ def hazard_ratio_rows(store, studies=None, designs=None, endpoint_groups=None, p
             "study_id": r["study_id"],
         })
     return pd.DataFrame(rows, columns=["Study", "Comparison", "Endpoint", "HR", "p", "Adjusted for",
-                                       "Population", "Conflict", "Location", "Snippet", "study_id"])
+                                       "Conflict", "Snippet", "Location", "Population", "study_id"])
 
 
 def adverse_event_rows(store, studies=None, designs=None) -> pd.DataFrame:
@@ -115,7 +115,7 @@ def adverse_event_rows(store, studies=None, designs=None) -> pd.DataFrame:
             "Location": r["location"], "Snippet": r["snippet"], "study_id": r["study_id"],
         })
     return pd.DataFrame(rows, columns=["Study", "Arm", "Term (paper)", "Term (harmonised)", "Grade", "n/N", "%",
-                                       "Derived", "Conflict", "Location", "Snippet", "study_id"])
+                                       "Conflict", "Snippet", "Location", "Derived", "study_id"])
 
 
 def conflict_rows(store, studies=None, designs=None) -> pd.DataFrame:

@@ -63,6 +63,9 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
 
     # --- studies and arms -------------------------------------------------
     for i, st in records.get("studies", []):
+        for cid in st.conflict_ids + [c for a in st.arms for c in a.conflict_ids]:
+            if cid not in conflict_ids:
+                add("studies", i, st, "conflict_ids", f"no conflict {cid!r} recorded in this file")
         if st.primary_comparison:
             for a in st.primary_comparison:
                 if a not in arms[st.study_id]:

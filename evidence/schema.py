@@ -70,6 +70,8 @@ class Arm(Strict):
     n_matched: Optional[int] = Field(default=None, ge=1, description="patients of this arm in the matched cohort")
     location: Optional[str] = None
     snippet: Optional[str] = None
+    conflict_ids: list[str] = Field(default_factory=list)
+    note: Optional[str] = None
 
 
 class Study(Strict):
@@ -103,6 +105,8 @@ class Study(Strict):
     arms: list[Arm] = Field(min_length=1)
     location: Optional[str] = None
     snippet: Optional[str] = None
+    conflict_ids: list[str] = Field(default_factory=list)
+    note: Optional[str] = None
 
     @field_validator("arms")
     @classmethod

@@ -1,6 +1,10 @@
 """Evidence browser: every value with its snippet, location and conflicts."""
 import streamlit as st
 
+from components.navigation import ensure_app_navigation
+
+ensure_app_navigation()
+
 from components import evidence_table as et
 from components.overview import study_name
 from components.store_access import get_store, show_store_problems

@@ -1,6 +1,10 @@
 """Landing page: what the dashboard is for and the studies at a glance."""
 import streamlit as st
 
+from components.navigation import ensure_app_navigation
+
+ensure_app_navigation()
+
 from components.overview import studies_at_a_glance
 from components.store_access import get_store, show_store_problems
 

@@ -1,0 +1,20 @@
+"""Keep deep links inside app.py's navigation.
+
+Because a pages/ folder sits next to app.py, Streamlit starts each server
+process in its old folder-based multipage mode until app.py has called
+st.navigation once. If the first visitor of a fresh server opens a deep link
+(/forest?...), the page script would run on its own, without the app's layout,
+page titles and navigation. Each page calls this first: it switches the process
+to app.py's navigation and reruns, so the same URL opens through app.py.
+"""
+import streamlit as st
+
+
+def ensure_app_navigation() -> None:
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the folder-based mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()

@@ -1,0 +1,46 @@
+"""A clinician opens the dashboard, browses the evidence and shares a filtered view."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from .conftest import choose, error_texts, screenshot, selected_tags, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def test_overview_lists_the_studies(page, app_url, store):
+    page.goto(app_url)
+    wait_for_app(page)
+    assert not error_texts(page)
+    assert page.get_by_text("Cross-study comparisons are not randomised").count() == 1
+    screenshot(page, "overview")
+
+
+def test_evidence_link_round_trip(page, browser, app_url):
+    page.goto(app_url + "/evidence?studies=sun2022")
+    wait_for_app(page)
+    assert not error_texts(page)
+    # change a control: add the endpoint filter OS
+    choose(page, "Endpoint", "OS")
+    page.wait_for_function("() => location.search.includes('endpoint=OS')", timeout=15000)
+    wait_for_app(page)
+    query = parse_qs(urlparse(page.url).query)
+    assert query == {"studies": ["sun2022"], "endpoint": ["OS"]}
+    screenshot(page, "evidence")
+    # the same link in a fresh browser context opens the same view
+    other = browser.new_context(viewport={"width": 1600, "height": 1000})
+    p2 = other.new_page()
+    p2.goto(page.url)
+    wait_for_app(p2)
+    assert selected_tags(p2) == selected_tags(page) == ["Sun 2022", "OS"]
+    other.close()
+
+
+def test_tampered_evidence_link_shows_a_notice(page, app_url):
+    page.goto(app_url + "/evidence?studies=nope&endpoint=%3Cscript%3E")
+    wait_for_app(page)
+    assert not error_texts(page)
+    assert page.get_by_text("Link partly ignored", exact=False).count() >= 1
+    assert page.locator("script:has-text('alert')").count() == 0
