@@ -10,6 +10,7 @@ from components.overview import study_name
 from components.store_access import get_store, show_store_problems
 from components.tables import DESIGN_LABELS, to_csv_bytes
 from components.url_state import Many, bind_view, write_view
+from components.view_chrome import PRESENT, apply_presentation, share_bar
 
 store = get_store()
 st.title("Evidence browser")
@@ -22,8 +23,10 @@ SPEC = {
     "design": Many(designs, []),
     "endpoint": Many(list(et.ENDPOINT_GROUPS), []),
     "population": Many(["overall", "matched", "unmatched", "subgroup", "per_protocol"], []),
+    "present": PRESENT,
 }
-_, notices = bind_view(st, "evidence", SPEC)
+view, notices = bind_view(st, "evidence", SPEC)
+apply_presentation(st, view["present"])
 for n in notices:
     st.info(f"Link partly ignored: {n}. Showing what could be used.", icon="ℹ️")
 
@@ -35,7 +38,8 @@ design = c2.multiselect("Design", designs, key="evidence.design",
 endpoint = c3.multiselect("Endpoint", list(et.ENDPOINT_GROUPS), key="evidence.endpoint", placeholder="All endpoints")
 population = c4.multiselect("Population", SPEC["population"].options, key="evidence.population",
                             placeholder="All populations")
-write_view(st, "evidence", SPEC)
+st.toggle("Presentation mode", key="evidence.present", help="larger type, no sidebar: for the meeting-room screen")
+share_bar(st, "evidence", write_view(st, "evidence", SPEC), key="evidence")
 
 SNIPPET = st.column_config.TextColumn("Snippet", width="large", help="verbatim from the paper")
 tabs = st.tabs(["Outcomes", "Hazard ratios", "Adverse events", "Conflicts", "Studies and arms"])

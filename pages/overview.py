@@ -7,6 +7,12 @@ ensure_app_navigation()
 
 from components.overview import studies_at_a_glance
 from components.store_access import get_store, show_store_problems
+from components.url_state import bind_view, write_view
+from components.view_chrome import PRESENT, apply_presentation, share_bar
+
+SPEC = {"present": PRESENT}
+view, notices = bind_view(st, "overview", SPEC)
+apply_presentation(st, view["present"])
 
 st.title("Advanced hepatocellular carcinoma: evidence comparison")
 st.markdown(
@@ -20,6 +26,8 @@ st.warning(
     "Survival curves here are reconstructed from published summaries, not the trials' patient data.",
     icon="⚠️")
 
+for n in notices:
+    st.info(f"Link partly ignored: {n}. Showing what could be used.", icon="ℹ️")
 store = get_store()
 show_store_problems(store)
 
@@ -37,6 +45,9 @@ for source, title in (("primary paper", "Primary papers"), ("review-reported", "
                                 "Median, months (CI)": st.column_config.TextColumn(width="large")})
 st.caption("⚠ marks a number the paper contradicts elsewhere; the evidence browser shows both values. "
            "HR: experimental vs reference; adj. = adjusted estimate.")
+
+st.toggle("Presentation mode", key="overview.present", help="larger type, no sidebar: for the meeting-room screen")
+share_bar(st, "overview", write_view(st, "overview", SPEC), key="overview")
 
 st.subheader("Views")
 cols = st.columns(2)

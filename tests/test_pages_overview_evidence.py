@@ -39,7 +39,7 @@ def test_evidence_browser_filters_by_link_and_shows_snippets(store):
     assert not at.exception
     outcomes = at.dataframe[0].value
     assert set(outcomes.Study) == {"Sun 2022"}
-    assert outcomes.Endpoint.str.contains("OS").all()
+    assert outcomes.Endpoint.str.contains("OS|Deaths").all()
     assert outcomes.Snippet.str.len().gt(10).all()
     # the conflicting median carries its mark where it is shown
     row = outcomes[outcomes.Value.str.startswith("14.9")]

@@ -1,0 +1,56 @@
+"""What every page shares around its content: the link to this view and the
+presentation mode for the meeting-room screen (itself part of the link)."""
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
+
+from .url_state import Flag
+
+PRESENT = Flag(False)   # add as "present" to a page's parameters
+
+# Larger type and no chrome for a projector. A fixed stylesheet of ours: nothing
+# from a user or a file is ever put into it.
+_PRESENTATION_CSS = """
+<style>
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+  [data-testid="stToolbar"], footer { display: none !important; }
+  [data-testid="stMainBlockContainer"] { padding-top: 1rem; max-width: 100% !important; }
+  html, body, [data-testid="stMarkdownContainer"] p, li, label { font-size: 20px !important; }
+  h1 { font-size: 2.2rem !important; }
+</style>
+"""
+
+PRESENTATION_FONT = 18   # plotly base font size on the meeting-room screen
+NORMAL_FONT = 14
+
+
+def view_link(base_url: str | None, page_path: str, params: dict[str, str]) -> str:
+    """The shareable link of the current view: page path plus its non-default parameters."""
+    if base_url:
+        parts = urlsplit(base_url)
+        root = f"{parts.scheme}://{parts.netloc}" if parts.scheme else ""
+    else:
+        root = ""
+    query = urlencode(params, safe=",:")
+    return f"{root}/{page_path}" + (f"?{query}" if query else "")
+
+
+def apply_presentation(st, on: bool) -> None:
+    if on:
+        st.markdown(_PRESENTATION_CSS, unsafe_allow_html=True)
+
+
+def figure_font_size(on: bool) -> int:
+    return PRESENTATION_FONT if on else NORMAL_FONT
+
+
+def share_bar(st, page_path: str, params: dict[str, str], key: str) -> None:
+    """'Link to this view' with a copy button (st.code has one built in)."""
+    try:
+        base = st.context.url
+    except Exception:  # AppTest and old versions have no browser URL
+        base = None
+    with st.expander("🔗 Link to this view", expanded=False):
+        st.code(view_link(base, page_path, params), language=None)
+        st.caption("Copy with the button at the right of the box. Opening the link reproduces this view; "
+                   "`present=1` opens it in presentation mode.")
