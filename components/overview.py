@@ -63,6 +63,8 @@ def studies_at_a_glance(store) -> pd.DataFrame:
 
 
 def _study_name(st) -> str:
+    if isinstance(getattr(st, "short_name", None), str) and st.short_name:
+        return st.short_name
     if isinstance(getattr(st, "trial_name", None), str) and st.trial_name:
         return st.trial_name
     year = f" {int(st.year)}" if pd.notna(getattr(st, "year", None)) else ""

@@ -77,6 +77,7 @@ class Arm(Strict):
 class Study(Strict):
     study_id: str = Field(pattern=r"^[a-z0-9_]+$")
     source_kind: SourceKind = "primary"
+    short_name: Optional[str] = Field(default=None, description="the name a clinician knows it by, e.g. 'EACH', 'Sun 2022'")
     citation: str
     first_author: Optional[str] = None
     year: Optional[int] = None

@@ -1,0 +1,99 @@
+"""Forest plot: hazard ratios and response effects side by side, with their caveats."""
+import streamlit as st
+
+from components.navigation import ensure_app_navigation
+
+ensure_app_navigation()
+
+from components import forest
+from components.store_access import get_store, show_store_problems
+from components.tables import DESIGN_LABELS, to_csv_bytes
+from components.url_state import Choice, Many, bind_view, write_view
+from components.view_chrome import PRESENT, apply_presentation, figure_font_size, share_bar
+
+store = get_store()
+st.title("Forest plot")
+show_store_problems(store)
+
+ENDPOINTS = ["OS", "PFS", "TTP", "survival", "ORR", "DCR"]
+ENDPOINT_NAMES = {**forest.ENDPOINT_TITLES, "survival": "All survival endpoints (OS, PFS, TTP)"}
+POPULATIONS = list(forest.POPULATION_LABELS)
+study_ids = list(store.studies.study_id)
+designs = sorted(store.studies.design.unique()) if len(store.studies) else []
+SPEC = {
+    "endpoint": Choice(ENDPOINTS, "OS", aliases={"all": "survival", "orr": "ORR", "dcr": "DCR"}),
+    "measure": Choice(["RR", "RD"], "RR"),
+    "design": Many(designs, []),
+    "adjusted": Choice(["both", "adjusted", "unadjusted"], "both"),
+    "population": Many(POPULATIONS, ["overall", "matched"]),
+    "studies": Many(study_ids, forest.default_studies(store)),
+    "comparisons": Choice(["headline", "all"], "headline"),
+    "sort": Choice(["listed", "effect"], "listed"),
+    "present": PRESENT,
+}
+view, notices = bind_view(st, "forest", SPEC)
+apply_presentation(st, view["present"])
+for n in notices:
+    st.info(f"Link partly ignored: {n}. Showing what could be used.", icon="ℹ️")
+
+c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+endpoint = c1.selectbox("Endpoint", ENDPOINTS, key="forest.endpoint", format_func=ENDPOINT_NAMES.get)
+is_response = endpoint in forest.RESPONSE_ENDPOINTS
+measure = c2.radio("Response effect", ["RR", "RD"], key="forest.measure", horizontal=True,
+                   format_func={"RR": "Risk ratio", "RD": "Risk difference"}.get, disabled=not is_response,
+                   help="Computed from responder counts of both arms (ORR, DCR only).")
+adjusted = c3.radio("Estimates", ["both", "adjusted", "unadjusted"], key="forest.adjusted", horizontal=True,
+                    format_func=str.capitalize, disabled=is_response,
+                    help="Adjusted: from a multivariable model. Response effects are always unadjusted.")
+population = c4.multiselect("Population", POPULATIONS, key="forest.population",
+                            format_func=forest.POPULATION_LABELS.get, placeholder="All populations")
+c5, c6, c7, c8 = st.columns([4, 2, 2, 1.5])
+labels = forest.study_labels(store)
+studies = c5.multiselect("Studies", study_ids, key="forest.studies",
+                         format_func=lambda s: labels.get(s, s), placeholder="Choose studies")
+design = c6.multiselect("Design", designs, key="forest.design",
+                        format_func=lambda d: DESIGN_LABELS.get(d, d), placeholder="All designs")
+comparisons = c7.radio("Comparisons", ["headline", "all"], key="forest.comparisons", horizontal=True,
+                       format_func={"headline": "Headline", "all": "All recorded"}.get,
+                       help="Headline: each study's primary comparison.")
+sort = c8.radio("Order", ["listed", "effect"], key="forest.sort",
+                format_func={"listed": "As listed", "effect": "By effect"}.get)
+st.toggle("Presentation mode", key="forest.present", help="larger type, no sidebar: for the meeting-room screen")
+share_bar(st, "forest", write_view(st, "forest", SPEC), key="forest")
+
+if is_response:
+    rows = forest.response_rows(store, endpoint, measure, studies=studies, designs=design,
+                                populations=population, comparisons=comparisons, sort=sort)
+else:
+    endpoints = forest.SURVIVAL_ENDPOINTS if endpoint == "survival" else (endpoint,)
+    rows = forest.hazard_ratio_rows(store, endpoints, studies=studies, designs=design, adjustment=adjusted,
+                                    populations=population, comparisons=comparisons, sort=sort)
+
+st.caption("**Rows from different studies are not randomised comparisons.** Designs, populations, lines of "
+           "therapy and response criteria differ; only rows within one study compare randomised or matched "
+           "arms, and most studies here are retrospective. Read the side-by-side as context, not as a ranking.")
+
+if rows.empty:
+    what = "response counts for both arms" if is_response else "hazard ratios"
+    st.info(f"No {what} match these filters ({ENDPOINT_NAMES[endpoint]}). Widen the study, design or "
+            "population choice.", icon="ℹ️")
+else:
+    pooled, reason = forest.pooling(rows)
+    measure_name = {"RR": "risk ratios", "RD": "risk differences"}[measure] if is_response else "hazard ratios"
+    title = f"{ENDPOINT_NAMES[endpoint]}: {measure_name}"
+    fig = forest.forest_figure(rows, pooled, reason, title=title,
+                               font_size=figure_font_size(st.session_state["forest.present"]))
+    fmt = st.session_state.get("forest.image_format", "svg")
+    st.plotly_chart(fig, width="stretch", theme=None, key="forest.figure",
+                    config=forest.download_config(fig, fmt, f"forest_{endpoint}"))
+    st.caption("The side table is laid out for a wide window: on a narrow one, open the plot full screen "
+               "(⛶ at its top right) or switch on presentation mode. Hover a marker for the source sentence.")
+    d1, d2 = st.columns([2, 3])
+    d1.radio("The camera button (top right of the plot) saves", ["svg", "png"], key="forest.image_format",
+             horizontal=True, format_func=lambda f: f"{f.upper()} image")
+    table = forest.rows_table(rows)
+    d2.download_button("Download the rows shown (CSV)", to_csv_bytes(table), mime="text/csv",
+                       file_name=f"hcc_forest_{endpoint}.csv", key="forest.csv")
+    with st.expander(f"The {len(table)} rows shown, with their source sentences"):
+        st.dataframe(table, hide_index=True, width="stretch", key="forest.table",
+                     column_config={"Snippet": st.column_config.TextColumn(width="large")})

@@ -1,0 +1,448 @@
+"""The forest plot figure against the store: every hazard ratio, its values,
+the log axis, the favours labels, conflict marks, response effects from counts,
+and pooling only where a comparison repeats."""
+from __future__ import annotations
+
+import builtins
+import math
+import re
+import textwrap
+
+import pandas as pd
+import pytest
+
+from components import forest
+from components.tables import to_csv_bytes
+from evidence import load_store, stats
+
+
+def _estimates(fig):
+    """{row_id: x} of the plotted point estimates."""
+    out = {}
+    for tr in fig.data:
+        if tr.meta == "estimates":
+            out.update(dict(zip(tr.ids, tr.x)))
+    return out
+
+
+def _texts(fig):
+    return [a.text for a in fig.layout.annotations]
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"<[^>]+>", " ", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _row_annotations(fig, y):
+    return [_plain(a.text) for a in fig.layout.annotations if a.yref == "y" and a.y == pytest.approx(y)]
+
+
+def _hr_endpoints(store):
+    return sorted(set(store.hazard_ratios.endpoint))
+
+
+# --------------------------------------------------------------------------- hazard ratios
+
+@pytest.mark.parametrize("endpoint", ["OS", "PFS", "TTP"])
+def test_one_row_per_hazard_ratio_with_the_store_values(store, endpoint):
+    expected = store.hazard_ratios[store.hazard_ratios.endpoint == endpoint]
+    if expected.empty:
+        pytest.skip(f"no {endpoint} hazard ratio in the store yet")
+    rows = forest.hazard_ratio_rows(store, [endpoint])     # every filter open
+    fig = forest.forest_figure(rows, *forest.pooling(rows))
+    points = _estimates(fig)
+    assert sorted(points) == sorted(expected.record_id)
+    for r in expected.itertuples():
+        assert points[r.record_id] == pytest.approx(r.hr)
+    # the side table prints the store's numbers on the row of the marker
+    marker_y = {}
+    for tr in fig.data:
+        if tr.meta == "estimates":
+            marker_y.update(dict(zip(tr.ids, tr.y)))
+    for r in expected.itertuples():
+        row_text = " ".join(_row_annotations(fig, marker_y[r.record_id]))
+        assert f"{r.hr:g}" in row_text
+        if pd.notna(r.ci_low):
+            assert f"{r.ci_low:g}" in row_text and f"{r.ci_high:g}" in row_text
+        if isinstance(r.p_text, str) and r.p_text:
+            assert r.p_text in row_text
+        if r.adjusted:
+            assert r.adjusted_for.split(",")[0] in row_text
+        else:
+            assert "unadjusted" in row_text
+        if pd.notna(r.ci_level) and round(100 * r.ci_level) != 95:
+            assert f"{round(100 * r.ci_level)}% CI" in row_text
+
+
+def test_log_axis_null_line_and_favours_labels(store):
+    rows = forest.hazard_ratio_rows(store, ["OS"])
+    fig = forest.forest_figure(rows)
+    assert fig.layout.xaxis.type == "log"
+    lo, hi = (10 ** v for v in fig.layout.xaxis.range)
+    assert lo < 1 < hi
+    null = [tr for tr in fig.data if tr.name == "no difference"]
+    assert null and list(null[0].x) == [1, 1]
+    texts = " ".join(_plain(t) for t in _texts(fig))
+    assert "favours experimental" in texts and "favours reference" in texts
+    # lower hazard is better for the experimental arm: its label sits left of the null line
+    ann = {(_plain(a.text).strip()): a for a in fig.layout.annotations if "favours" in a.text}
+    left = next(a for t, a in ann.items() if "experimental" in t)
+    assert left.xanchor == "right"
+    assert "Hazard ratio (log scale)" in fig.layout.xaxis.title.text
+
+
+def test_whiskers_are_clipped_with_arrows_not_dropped():
+    rows = pd.DataFrame([_fake_row("a", 0.5, 0.001, 50.0), _fake_row("b", 0.8, 0.6, 1.1)])
+    fig = forest.forest_figure(rows)
+    clipped = [tr for tr in fig.data if tr.meta == "clipped"]
+    symbols = {tr.marker.symbol for tr in clipped}
+    assert symbols == {"triangle-left", "triangle-right"}
+    lo, hi = (10 ** v for v in fig.layout.xaxis.range)
+    assert lo > 0.001 and hi < 50
+    assert set(_estimates(fig).values()) == {0.5, 0.8}   # estimates themselves are never clipped
+
+
+def test_marker_shape_by_design_and_fill_by_adjustment_with_a_legend(store):
+    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    fig = forest.forest_figure(rows)
+    by_id = rows.set_index("row_id")
+    for tr in fig.data:
+        if tr.meta != "estimates":
+            continue
+        for rid in tr.ids:
+            r = by_id.loc[rid]
+            cat = forest.REVIEW_CATEGORY if r.source_kind == "review" else forest.DESIGN_CATEGORY[r.design]
+            assert tr.marker.symbol.startswith(forest.SYMBOLS[cat])
+            assert tr.marker.symbol.endswith("-open") != bool(r.adjusted)
+    legend = {tr.name for tr in fig.data if tr.meta == "legend"}
+    assert {"filled: adjusted", "hollow: unadjusted"} <= legend
+    present = {forest.REVIEW_CATEGORY if k == "review" else forest.DESIGN_CATEGORY[d]
+               for d, k in zip(rows.design, rows.source_kind)}
+    assert present <= legend
+    # marker size grows with precision (1/SE)
+    sizes = {}
+    for tr in fig.data:
+        if tr.meta == "estimates":
+            sizes.update(dict(zip(tr.ids, tr.marker.size)))
+    with_se = rows[rows.se.notna()].sort_values("se")
+    if len(with_se) >= 2:
+        assert sizes[with_se.row_id.iloc[0]] >= sizes[with_se.row_id.iloc[-1]]
+
+
+def test_design_is_visible_without_hovering(store):
+    rows = forest.hazard_ratio_rows(store, ["OS"])
+    fig = forest.forest_figure(rows)
+    texts = " ".join(_plain(t) for t in _texts(fig))
+    for d, kind in zip(rows.design, rows.source_kind):
+        assert forest.SHORT_DESIGN[d] in texts
+    if (rows.source_kind == "review").any():
+        assert "(review)" in texts
+
+
+def test_rows_grouped_under_endpoint_headers_and_ttp_is_not_pfs(store):
+    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    assert list(rows.group) == list(rows.endpoint)   # never relabelled
+    fig = forest.forest_figure(rows)
+    headers = {_plain(a.text).strip(): a.y for a in fig.layout.annotations
+               if a.yref == "y" and _plain(a.text).strip() in forest.ENDPOINT_TITLES.values()}
+    present = [e for e in forest.SURVIVAL_ENDPOINTS if e in set(rows.endpoint)]
+    assert set(headers) == {forest.ENDPOINT_TITLES[e] for e in present}
+    ys = dict()
+    for tr in fig.data:
+        if tr.meta == "estimates":
+            ys.update(dict(zip(tr.ids, tr.y)))
+    order = sorted(headers.items(), key=lambda kv: kv[1])
+    for i, (title, y0) in enumerate(order):
+        y1 = order[i + 1][1] if i + 1 < len(order) else math.inf
+        endpoint = next(e for e, t in forest.ENDPOINT_TITLES.items() if t == title)
+        for rid in rows[rows.endpoint == endpoint].row_id:
+            assert y0 < ys[rid] < y1
+
+
+def test_conflicted_rows_carry_a_visible_mark(store):
+    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    conflicted = rows[rows.conflict_ids.map(bool)]
+    if conflicted.empty:
+        pytest.skip("no hazard ratio with a recorded conflict in the store yet")
+    fig = forest.forest_figure(rows)
+    ys = {}
+    for tr in fig.data:
+        if tr.meta == "estimates":
+            ys.update(dict(zip(tr.ids, tr.y)))
+    for r in rows.itertuples():
+        study_cell = _row_annotations(fig, ys[r.row_id])[0]
+        assert study_cell.startswith("⚠") == bool(r.conflict_ids), r.row_id
+    # and the hover names the conflict
+    hovers = " ".join(h for tr in fig.data if tr.meta == "estimates" for h in tr.customdata)
+    first = store.conflicts.set_index("conflict_id").loc[conflicted.conflict_ids.iloc[0][0]]
+    assert "Conflict" in hovers
+    assert any(w in _plain(hovers) for w in textwrap.wrap(first.description, 40)[:1])
+
+
+def test_hover_shows_snippet_and_location(store):
+    rows = forest.hazard_ratio_rows(store, ["OS"])
+    fig = forest.forest_figure(rows)
+    hovers = {rid: _plain(h) for tr in fig.data if tr.meta == "estimates"
+              for rid, h in zip(tr.ids, tr.customdata)}
+    for r in rows.itertuples():
+        h = re.sub(r"\s+", " ", hovers[r.row_id])
+        assert r.location in h
+        assert " ".join(r.snippet.split()[:4]) in h
+
+
+def test_readable_with_many_rows_fonts_and_no_overlap(store):
+    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    if len(rows) < 25:   # make 25+ rows from what the store holds
+        rows = pd.concat([rows] * math.ceil(25 / max(len(rows), 1)), ignore_index=True)
+        rows["row_id"] = [f"r{i}" for i in range(len(rows))]
+    few = forest.forest_figure(rows.head(3))
+    fig = forest.forest_figure(rows)
+    assert fig.layout.height > few.layout.height           # grows with the rows
+    for a in fig.layout.annotations:
+        assert a.font.size is None or a.font.size >= 12
+    assert fig.layout.xaxis.tickfont.size >= 12 and fig.layout.legend.font.size >= 12
+    # text cells of one column never overlap vertically
+    line = forest.LINE_PX
+    by_x = {}
+    for a in fig.layout.annotations:
+        if a.yref == "y":
+            by_x.setdefault((round(a.x, 4), a.xanchor), []).append((a.y, a.text.count("<br>") + 1))
+    for cells in by_x.values():
+        cells.sort()
+        for (y0, n0), (y1, n1) in zip(cells, cells[1:]):
+            assert y1 - y0 >= (n0 + n1) * line / 2 - 1e-6
+    # and the columns do not run into each other: each cell fits its column
+    for c_left, c_right in _column_bounds(fig):
+        assert c_left < c_right
+
+
+def _column_bounds(fig):
+    xs = sorted({a.x for a in fig.layout.annotations if a.yref == "y" and a.xanchor == "left"})
+    return list(zip(xs, xs[1:]))
+
+
+def test_wrapped_text_fits_its_column():
+    long = "Hepa-HAIC (HepaSphere DEB-TACE + HAIC-FOLFOX) vs HAIC-FOLFOX [matched cohort]"
+    for line in forest._wrap(long, 180):
+        assert forest._text_px(line) <= 180
+    assert forest._wrap("", 100) == [""]
+    assert all(forest._text_px(x) <= 40 for x in forest._wrap("Supercalifragilistic", 40))
+
+
+def test_download_config_offers_svg_and_png():
+    rows = pd.DataFrame([_fake_row("a", 0.5, 0.3, 0.9)])
+    fig = forest.forest_figure(rows)
+    for fmt in ("svg", "png"):
+        cfg = forest.download_config(fig, fmt, "forest_OS")
+        opts = cfg["toImageButtonOptions"]
+        assert opts["format"] == fmt and opts["width"] == fig.layout.width and opts["height"] == fig.layout.height
+        assert "toImage" not in cfg.get("modeBarButtonsToRemove", [])
+
+
+def test_the_figure_builder_touches_no_files(store, monkeypatch):
+    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+
+    def no_open(*a, **k):
+        raise AssertionError("the figure builder opened a file")
+
+    monkeypatch.setattr(builtins, "open", no_open)
+    forest.forest_figure(rows, *forest.pooling(rows))
+
+
+def test_filters(store):
+    all_rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    adj = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS, adjustment="adjusted")
+    unadj = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS, adjustment="unadjusted")
+    assert len(adj) + len(unadj) == len(all_rows) and adj.adjusted.all() and not unadj.adjusted.any()
+    pops = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS, populations=["matched"])
+    assert (pops.population == "matched").all()
+    one = store.studies.study_id.iloc[0]
+    assert set(forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS, studies=[one]).study_id) <= {one}
+    by_effect = forest.hazard_ratio_rows(store, ["OS"], sort="effect")
+    assert list(by_effect.effect) == sorted(by_effect.effect)
+    # defaults: the primary papers and the review's randomised trials
+    defaults = set(forest.default_studies(store))
+    s = store.studies.set_index("study_id")
+    assert {i for i in s.index if s.loc[i, "source_kind"] != "review"} <= defaults
+    assert all(s.loc[i, "source_kind"] != "review" or s.loc[i, "design"] == "randomised" for i in defaults)
+    headline = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS, studies=list(defaults),
+                                        comparisons="headline")
+    for r in headline.itertuples():
+        pc = s.loc[r.study_id, "primary_comparison"]
+        if isinstance(pc, list) and len(pc) == 2:
+            labels = {store.arm_label(r.study_id, a) for a in pc}
+            assert {r.experimental, r.reference} == labels
+
+
+def test_csv_of_the_rows_shown(store):
+    rows = forest.hazard_ratio_rows(store, ["OS"])
+    table = forest.rows_table(rows)
+    assert len(table) == len(rows)
+    assert {"Study", "Comparison", "HR", "CI low", "CI high", "CI level", "p", "Snippet"} <= set(table.columns)
+    assert list(table.HR) == list(rows.effect)
+    csv = to_csv_bytes(table).decode("utf-8")
+    assert csv.count("\n") >= len(rows) + 1
+
+
+# --------------------------------------------------------------------------- response effects
+
+def _expected_response_pairs(store, endpoint):
+    """Two-arm comparisons with counts for both arms, found independently of the component."""
+    o = store.outcomes
+    o = o[(o.endpoint == endpoint) & o["count"].notna() & o["denominator"].notna()]
+    out = []
+    for s in store.studies.itertuples():
+        pc = s.primary_comparison
+        if not isinstance(pc, list) or len(pc) != 2:
+            continue
+        so = o[o.study_id == s.study_id]
+        e_rows, r_rows = so[so.arm_id == pc[0]], so[so.arm_id == pc[1]]
+        for e in e_rows.itertuples():
+            m = r_rows[(r_rows.criteria == e.criteria) & (r_rows.population == e.population)]
+            if len(m):
+                r = m.iloc[0]
+                out.append((s.study_id, e.criteria, e.population, int(e.count), int(e.denominator),
+                            int(r["count"]), int(r["denominator"])))
+    return out
+
+
+@pytest.mark.parametrize("endpoint", ["ORR", "DCR"])
+def test_response_rows_from_counts(store, endpoint):
+    expected = _expected_response_pairs(store, endpoint)
+    if not expected:
+        pytest.skip(f"no two-arm {endpoint} counts in the store yet")
+    rows = forest.response_rows(store, endpoint, "RR", comparisons="headline")
+    got = {(r.study_id, r.criteria, r.population): r for r in rows.itertuples()}
+    assert len(rows) == len(expected)
+    for sid, crit, pop, x1, n1, x2, n2 in expected:
+        r = got[(sid, crit, pop)]
+        assert r.effect == pytest.approx((x1 / n1) / (x2 / n2))
+        assert (r.events_experimental, r.n_experimental, r.events_reference, r.n_reference) == (x1, n1, x2, n2)
+        assert crit in ("RECIST 1.1", "mRECIST", "RECIST", "EASL", "WHO", "not stated")
+    fig = forest.forest_figure(rows, *forest.pooling(rows))
+    assert fig.layout.xaxis.type == "log"
+    assert len(_estimates(fig)) == len(rows)
+    texts = " ".join(_plain(t) for t in _texts(fig))
+    for crit in {e[1] for e in expected}:
+        assert crit in texts                        # each row names its criteria
+    assert "risk ratio with a log-scale 95% CI" in texts   # the method is stated
+    # higher response is better: 'favours experimental' sits right of the null line
+    right = next(a for a in fig.layout.annotations if "favours experimental" in a.text)
+    assert right.xanchor == "left"
+    rd = forest.response_rows(store, endpoint, "RD", comparisons="headline")
+    for r in rd.itertuples():
+        assert r.effect == pytest.approx(r.events_experimental / r.n_experimental
+                                         - r.events_reference / r.n_reference)
+        assert "Newcombe" in r.method
+    fig_rd = forest.forest_figure(rd)
+    assert fig_rd.layout.xaxis.type == "linear"
+    assert "Newcombe" in " ".join(_plain(t) for t in _texts(fig_rd))
+
+
+def test_recist_and_mrecist_stay_separate_rows(store):
+    rows = forest.response_rows(store, "ORR", "RR")
+    for sid, grp in rows.groupby("study_id"):
+        assert not grp.duplicated(["criteria", "population", "comparison"]).any()
+
+
+# --------------------------------------------------------------------------- pooling, end to end
+
+def _fake_row(rid, hr, lo, hi, **kw):
+    eff = stats.log_hr_and_se(hr, lo, hi)
+    row = {c: None for c in forest.ROW_COLUMNS}
+    row.update({
+        "row_id": rid, "order": 0, "measure": "HR", "endpoint": "OS", "group": "OS", "study_id": rid,
+        "study": f"Study {rid}", "study_key": rid, "citation": "", "design": "randomised",
+        "source_kind": "primary", "experimental": "Drug X", "reference": "Sorafenib",
+        "comparison": "Drug X vs Sorafenib", "population": "overall", "population_label": "Overall",
+        "n_experimental": 100, "n_reference": 100, "effect": hr, "ci_low": lo, "ci_high": hi,
+        "ci_level": 0.95, "ci_source": "printed", "log_effect": eff.log_estimate, "se": eff.se, "se_note": "",
+        "p": None, "p_text": "", "adjusted": False, "adjusted_for": "", "model": "", "method": "as reported",
+        "continuity_correction": False, "location": "Results", "snippet": f"HR {hr}",
+        "snippets": [("Results", f"HR {hr}")], "conflict_ids": [], "conflict": ""})
+    row.update(kw)
+    return row
+
+
+_FAKE_STUDY = """
+  - study_id: {sid}
+    citation: "Fake {sid}"
+    first_author: Fake{sid}
+    year: 2020
+    design: randomised
+    primary_comparison: [x, s]
+    arms:
+      - {{arm_id: x, label: Drug X, regimen: drug x, route: oral, n: 100}}
+      - {{arm_id: s, label: Sorafenib, regimen: sorafenib, route: oral, n: 100}}
+"""
+_FAKE_HR = """
+  - {{study_id: {sid}, experimental_arm_id: x, reference_arm_id: s, endpoint: OS, hr: {hr},
+     ci_low: {lo}, ci_high: {hi}, p: "0.01", adjusted: false, reported_name: overall survival,
+     location: Results, snippet: "=HR {hr} ({lo}-{hi})"}}
+"""
+_FAKE_ORR = """
+  - {{study_id: {sid}, arm_id: x, endpoint: ORR, count: {a}, denominator: 100, unit: percent,
+     criteria: mRECIST, reported_name: ORR, location: Table 3, snippet: "{a} of 100"}}
+  - {{study_id: {sid}, arm_id: s, endpoint: ORR, count: {b}, denominator: 100, unit: percent,
+     criteria: mRECIST, reported_name: ORR, location: Table 3, snippet: "{b} of 100"}}
+"""
+
+
+def _fake_store(tmp_path, trials):
+    for i, (sid, hr, lo, hi, a, b) in enumerate(trials):
+        text = (f"source_file: fake_{sid}.txt\nstudies:{_FAKE_STUDY.format(sid=sid)}"
+                f"hazard_ratios:{_FAKE_HR.format(sid=sid, hr=hr, lo=lo, hi=hi)}"
+                f"outcomes:{_FAKE_ORR.format(sid=sid, a=a, b=b)}")
+        (tmp_path / f"{i:03d}_{sid}.yaml").write_text(text, encoding="utf-8")
+    s = load_store(tmp_path)
+    assert not s.problems, s.problems
+    return s
+
+
+def test_pooled_diamond_only_where_the_comparison_repeats(tmp_path):
+    s = _fake_store(tmp_path, [("t1", 0.7, 0.55, 0.89, 30, 20), ("t2", 0.8, 0.62, 1.03, 25, 20),
+                               ("t3", 0.65, 0.45, 0.94, 0, 5)])
+    rows = forest.hazard_ratio_rows(s, ["OS"])
+    pooled, reason = forest.pooling(rows)
+    assert len(pooled) == 1 and pooled[0].k == 3 and reason.startswith("Pooled")
+    p = pooled[0].pooled
+    direct = stats.pool_random_effects(list(rows.log_effect), list(rows.se))
+    assert p.mu == pytest.approx(direct.mu) and p.pi_low is not None
+    fig = forest.forest_figure(rows, pooled, reason)
+    assert [tr for tr in fig.data if tr.meta == "pooled"]
+    assert [tr for tr in fig.data if tr.meta == "prediction interval"]
+    texts = " ".join(_plain(t) for t in _texts(fig))
+    assert "I²" in texts and "τ²" in texts and "PI" in texts
+    # two studies: a diamond, no prediction interval
+    two = rows[rows.study_id != "t3"]
+    pooled2, reason2 = forest.pooling(two)
+    assert pooled2[0].pooled.pi_low is None and "prediction interval" in reason2
+    fig2 = forest.forest_figure(two, pooled2, reason2)
+    assert not [tr for tr in fig2.data if tr.meta == "prediction interval"]
+    # one study: no diamond, and the reason is under the plot
+    one = rows[rows.study_id == "t1"]
+    pooled1, reason1 = forest.pooling(one)
+    fig1 = forest.forest_figure(one, pooled1, reason1)
+    assert pooled1 == [] and not [tr for tr in fig1.data if tr.meta == "pooled"]
+    assert reason1.startswith("No pooled estimate") and reason1 in " ".join(_plain(t) for t in _texts(fig1))
+    # the CSV escapes a snippet a spreadsheet would run as a formula
+    csv = to_csv_bytes(forest.rows_table(rows)).decode("utf-8")
+    assert "'=HR 0.7" in csv
+
+
+def test_response_zero_cell_is_corrected_and_marked(tmp_path):
+    s = _fake_store(tmp_path, [("t1", 0.7, 0.55, 0.89, 0, 5), ("t2", 0.8, 0.62, 1.03, 25, 20)])
+    rows = forest.response_rows(s, "ORR", "RR")
+    zero = rows[rows.study_id == "t1"].iloc[0]
+    assert zero.continuity_correction and "0.5" in zero.method
+    assert zero.effect == pytest.approx((0.5 / 101) / (5.5 / 101))
+    fig = forest.forest_figure(rows, *forest.pooling(rows))
+    texts = " ".join(_plain(t) for t in _texts(fig))
+    assert "‡" in texts and "continuity correction" in texts
+    # the RR of the two fake trials repeats the same comparison: it may be pooled
+    pooled, reason = forest.pooling(rows)
+    assert len(pooled) == 1 and pooled[0].k == 2
+    # a pooled risk difference is not drawn, and the reason says so
+    rd = forest.response_rows(s, "ORR", "RD")
+    pooled_rd, reason_rd = forest.pooling(rd)
+    assert pooled_rd == [] and "risk-ratio scale" in reason_rd
