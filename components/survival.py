@@ -1,0 +1,251 @@
+"""Figure and tables of the survival page, built from already reconstructed curves.
+
+Pure builders: they take the rebuilt curves (evidence.survival_stats.CurveStats)
+and their provenance (evidence.survival_inputs.CurveSource) and return a plotly
+Figure or a pandas DataFrame. They read no files and compute no statistics
+beyond laying numbers out.
+"""
+from __future__ import annotations
+
+import html
+import math
+import textwrap
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# Okabe-Ito, without its yellow (unreadable on white on a projector)
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255"]
+FONT = dict(family="Arial, Helvetica, sans-serif", size=15, color="#222222")
+TABLE_FONT = 14
+EXPORT_WIDTH = 1400
+
+CROSS_STUDY_CAVEAT = ("Different studies, not randomised against each other; reconstructed from published "
+                      "summaries, not patient data.")
+RECONSTRUCTED_NOTE = "Reconstructed from published summaries, not patient data."
+
+
+@dataclass
+class CurveView:
+    """One curve as the figure draws it."""
+    key: str
+    name: str                       # "FOLFOX-HAIC · Huang 2022": short, it heads a legend entry
+    basis: str                      # "median + 3 landmark rates + 44 deaths"
+    stats: object                   # evidence.survival_stats.CurveStats
+    at_risk: Sequence[int] = ()     # at the figure's at-risk times
+    anchors: Sequence = ()          # evidence.survival_inputs.Anchor
+    short_name: str = ""            # row label of the number-at-risk table
+    dash: str = "solid"
+    conflicts: Sequence[str] = field(default_factory=tuple)
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _esc(text) -> str:
+    # names, snippets and upload labels are text, never markup (a snippet may hold "p<0.001")
+    return html.escape(str(text), quote=False)
+
+
+def _wrap(text: str, width: int = 70) -> str:
+    return "<br>".join(_esc(line) for line in textwrap.wrap(str(text), width)) if text else ""
+
+
+def _steps(times, values, end):
+    """Coordinates of a right-continuous step function up to `end`."""
+    xs, ys = [], []
+    for i, (t, v) in enumerate(zip(times, values)):
+        nxt = times[i + 1] if i + 1 < len(times) else end
+        xs += [t, nxt]
+        ys += [v, v]
+    return xs, ys
+
+
+def survival_figure(curves: Sequence[CurveView], at_risk_times: Sequence[float], *, title: str,
+                    show_bands: bool = False, x_max: float | None = None, caveat: str = RECONSTRUCTED_NOTE,
+                    y_label: str = "Survival (%)") -> go.Figure:
+    """Overlaid reconstructed KM curves with anchors, medians and a number-at-risk table."""
+    n = max(len(curves), 1)
+    table_h = 34 * n + 40
+    plot_h = 520
+    legend_h = 40 * n + 10       # room for one two-line legend entry per curve above the plot
+    height = plot_h + table_h + legend_h + 170
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.09,
+                        row_heights=[plot_h / (plot_h + table_h), table_h / (plot_h + table_h)])
+    if x_max is None:
+        x_max = max([c.stats.last_time for c in curves] + [1.0])
+    for i, c in enumerate(curves):
+        color = PALETTE[i % len(PALETTE)]
+        km = c.stats.km
+        group = c.key
+        name = _esc(c.name)
+        legend = f"<b>{name}</b><br><span style='font-size:13px'>rebuilt from {_esc(c.basis)}</span>"
+        if show_bands:
+            xs, hi = _steps(list(km.time), list(100 * km.upper), c.stats.last_time)
+            _, lo = _steps(list(km.time), list(100 * km.lower), c.stats.last_time)
+            fig.add_trace(go.Scatter(x=xs + xs[::-1], y=hi + lo[::-1], fill="toself", mode="lines",
+                                     line=dict(width=0), fillcolor=_rgba(color, 0.13), hoverinfo="skip",
+                                     showlegend=False, legendgroup=group, name=f"{name} 95% CI"), 1, 1)
+        xs, ys = _steps(list(km.time), list(100 * km.survival), c.stats.last_time)
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines", line=dict(color=color, width=3, dash=c.dash), name=legend,
+            legendgroup=group, customdata=[name] * len(xs),
+            hovertemplate="%{customdata}<br>%{y:.1f}% at %{x:.1f} months<extra></extra>"), 1, 1)
+        if math.isfinite(c.stats.median):
+            m = c.stats.median
+            fig.add_trace(go.Scatter(x=[0, m, m], y=[50, 50, 0], mode="lines", showlegend=False,
+                                     legendgroup=group, line=dict(color=color, width=1.5, dash="dot"),
+                                     hovertemplate=f"{name}: reconstructed median {m:.1f} months<extra></extra>"),
+                          1, 1)
+        for a in c.anchors:
+            symbol = ("diamond" if a.kind == "median" else "circle") if a.used else "x-thin-open"
+            hover = [f"<b>{name}</b>", f"Reported: {_esc(a.text)}"]
+            if not a.used:
+                hover.append(_wrap(f"⚠ Not used for the curve: {a.why_unused}"))
+            if a.conflicts:
+                hover.append(_wrap("⚠ Conflict: " + a.conflicts[0]))
+            hover += [f"<i>{_esc(a.location)}</i>", _wrap(f"“{a.snippet}”")]
+            fig.add_trace(go.Scatter(
+                x=[a.time], y=[100 * a.survival], mode="markers", showlegend=False, legendgroup=group,
+                marker=dict(symbol=symbol, size=13 if a.used else 15, color=color if a.used else "#B00020",
+                            line=dict(color="white" if a.used else "#B00020", width=1.5 if a.used else 3)),
+                hovertemplate="<br>".join(hover) + "<extra></extra>"), 1, 1)
+        # number at risk: one row per curve, the first curve on top
+        fig.add_trace(go.Scatter(
+            x=list(at_risk_times)[:len(c.at_risk)], y=[-i] * len(c.at_risk), mode="text",
+            text=[str(v) for v in c.at_risk], textfont=dict(size=TABLE_FONT, color=color), showlegend=False,
+            legendgroup=group, hovertemplate=f"{name}: %{{text}} at risk at %{{x:g}} months<extra></extra>"), 2, 1)
+    ticks = [t for t in at_risk_times if t <= x_max + 1e-9]
+    fig.update_xaxes(range=[-0.02 * x_max, x_max * 1.03], tickvals=ticks, tickfont=dict(size=14),
+                     showgrid=True, gridcolor="#E5E5E5", zeroline=False, row=1, col=1)
+    fig.update_xaxes(range=[-0.02 * x_max, x_max * 1.03], tickvals=ticks, showticklabels=True,
+                     tickfont=dict(size=14), title=dict(text="Months since start of treatment", font=dict(size=15)),
+                     showgrid=False, zeroline=False, row=2, col=1)
+    fig.update_yaxes(range=[-2, 103], tickvals=[0, 20, 40, 60, 80, 100], tickfont=dict(size=14),
+                     title=dict(text=y_label, font=dict(size=15)), gridcolor="#E5E5E5", zeroline=False, row=1, col=1)
+    names = [c.short_name or c.name for c in curves]
+    fig.update_yaxes(range=[-(n - 0.5), 0.6], tickvals=[-i for i in range(len(curves))],
+                     ticktext=[f"<span style='color:{PALETTE[i % len(PALETTE)]}'>{_esc(_short(nm))}</span>"
+                               for i, nm in enumerate(names)],
+                     tickfont=dict(size=TABLE_FONT), showgrid=False, zeroline=False, row=2, col=1)
+    fig.add_annotation(text="<b>Number at risk</b> (pseudo-data)", xref="paper", yref="y2 domain", x=0, y=1.0,
+                       xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=14))
+    fig.add_annotation(text=caveat, xref="paper", yref="paper", x=0, y=-0.02, yshift=-70, xanchor="left",
+                       yanchor="top", showarrow=False, font=dict(size=13, color="#555555"))
+    fig.update_layout(
+        title=dict(text=title, x=0, xanchor="left", yref="container", y=1, yanchor="top", pad=dict(t=14, l=8),
+                   font=dict(size=19)),
+        font=FONT, height=height, margin=dict(l=230, r=30, t=60 + legend_h, b=100), plot_bgcolor="white",
+        paper_bgcolor="white",
+        # above the plot, not beside it: long "rebuilt from" labels would squeeze the curves
+        legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom", font=dict(size=14),
+                    entrywidth=470, entrywidthmode="pixels", tracegroupgap=4,
+                    itemclick="toggle", itemdoubleclick="toggleothers"),
+        hoverlabel=dict(bgcolor="white", font=dict(size=13), align="left"),
+    )
+    return fig
+
+
+def _short(name: str, width: int = 30) -> str:
+    return name if len(name) <= width else name[:width - 1] + "…"
+
+
+def empty_figure(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font=dict(size=16))
+    fig.update_layout(height=300, xaxis=dict(visible=False), yaxis=dict(visible=False), plot_bgcolor="white")
+    return fig
+
+
+def download_config(fmt: str = "png", filename: str = "survival_curves", height: int | None = None) -> dict:
+    """Plotly config: the camera button saves the whole figure as PNG or SVG."""
+    return {
+        "displaylogo": False,
+        "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+        "toImageButtonOptions": {"format": fmt, "filename": filename, "width": EXPORT_WIDTH,
+                                 "height": height, "scale": 2 if fmt == "png" else 1},
+    }
+
+
+# --------------------------------------------------------------------------- #
+# Tables
+# --------------------------------------------------------------------------- #
+
+def _num(x, fmt="{:.1f}") -> str:
+    if x is None or (isinstance(x, float) and (math.isnan(x))):
+        return ""
+    if isinstance(x, float) and math.isinf(x):
+        return "not reached"
+    return fmt.format(x)
+
+
+def median_rmst_table(rows: Sequence[dict], tau: float | None) -> pd.DataFrame:
+    """Median (95% CI) and RMST per curve.
+
+    rows: dicts with name, study, endpoint, n, basis, stats (CurveStats),
+    reported_median (float or None), rmst, rmst_se (or None).
+    """
+    rmst_col = f"RMST to {tau:g} months" if tau else "RMST"
+    out = []
+    for r in rows:
+        st = r["stats"]
+        ci = ""
+        if math.isfinite(st.median):
+            lo = _num(st.median_low)
+            hi = _num(st.median_high)
+            ci = f" ({lo}-{hi})" if lo and hi else ""
+        rm = ""
+        if r.get("rmst") is not None:
+            rm = f"{r['rmst']:.1f} ± {r['rmst_se']:.1f}"
+        out.append({
+            "Arm": r["name"], "Study": r["study"], "Endpoint": r["endpoint"], "Patients": r["n"],
+            "Rebuilt from": r["basis"],
+            "Reported median, months": _num(r.get("reported_median"), "{:g}"),
+            "Reconstructed median, months (95% CI)": _num(st.median) + ci,
+            rmst_col + " (± SE), months": rm,
+        })
+    return pd.DataFrame(out)
+
+
+def fidelity_table(fid: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """Reported vs reconstructed, as a clinician reads it, with a check mark or a flag."""
+    cols = ["Arm", "Number", "Reported", "Reconstructed", "Difference", "Check", "Note", "Where", "Source sentence"]
+    if fid is None or fid.empty:
+        return pd.DataFrame(columns=cols)
+    out = []
+    # the hazard ratios first: the one number a tumor board compares across the table
+    records = sorted(fid.to_dict("records"), key=lambda r: r["quantity"] != "hazard ratio")
+    for r in records:
+        q = r["quantity"]
+        arm = names.get(r["key"], r["key"])
+        if q == "hazard ratio":
+            arm = f"{names.get(r['key'], r['key'])} vs {names.get(r['reference_key'], r['reference_key'])}"
+            rep, rec = f"{r['reported']:.2f}", f"{r['reconstructed']:.2f} ({r['ci_low']:.2f}-{r['ci_high']:.2f})"
+            diff = f"{r['difference']:+.2f}"
+            check = "⚠ differs by more than 0.1" if r["flag"] else "✓ within 0.1"
+        elif q == "events":
+            rep, rec = f"{r['reported']:.0f}", f"{r['reconstructed']:.0f}"
+            diff = f"{r['difference']:+.0f}"
+            check = "⚠ differs" if r["flag"] else "✓ exact"
+        elif q.startswith("median"):
+            rep = f"{r['reported']:g}"
+            rec = _num(r["reconstructed"], "{:.2f}")
+            diff = f"{r['difference']:+.2f}" if math.isfinite(r["difference"]) else ""
+            check = "⚠ off" if r["flag"] else "✓"
+        else:
+            rep, rec = f"{r['reported']:.1f}", f"{r['reconstructed']:.1f}"
+            diff = f"{r['difference'] + 0.0:+.1f} points".replace("-0.0", "+0.0")
+            check = "⚠ off" if r["flag"] else "✓"
+        if isinstance(r.get("note"), str) and r["note"].startswith("not used"):
+            check = "⚠ contradicts the median"
+        out.append({"Arm": arm, "Number": q, "Reported": rep, "Reconstructed": rec, "Difference": diff,
+                    "Check": check, "Note": r.get("note") or "", "Where": r.get("location") or "",
+                    "Source sentence": r.get("snippet") or ""})
+    return pd.DataFrame(out, columns=cols)
