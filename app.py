@@ -6,6 +6,9 @@ st.set_page_config(page_title="HCC evidence dashboard", page_icon="⚕", layout=
 PAGES = [
     st.Page("pages/overview.py", title="Overview", url_path="overview", default=True),
     st.Page("pages/evidence.py", title="Evidence browser", url_path="evidence"),
+    st.Page("pages/forest.py", title="Forest plot", url_path="forest"),
+    st.Page("pages/adverse-events.py", title="Adverse events", url_path="adverse-events"),
+    st.Page("pages/survival.py", title="Survival curves", url_path="survival"),
 ]
 
 st.navigation(PAGES).run()

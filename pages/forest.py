@@ -9,7 +9,7 @@ from components import forest
 from components.store_access import get_store, show_store_problems
 from components.tables import DESIGN_LABELS, to_csv_bytes
 from components.url_state import Choice, Many, bind_view, write_view
-from components.view_chrome import PRESENT, apply_presentation, figure_font_size, share_bar
+from components.view_chrome import PRESENT, apply_presentation, figure_exports, figure_font_size, share_bar
 
 store = get_store()
 st.title("Forest plot")
@@ -94,6 +94,12 @@ else:
     table = forest.rows_table(rows)
     d2.download_button("Download the rows shown (CSV)", to_csv_bytes(table), mime="text/csv",
                        file_name=f"hcc_forest_{endpoint}.csv", key="forest.csv")
+    figure_exports(st, fig, name=f"hcc_forest_{endpoint}", key="forest", store=store,
+                   study_ids=set(rows.study_id) if "study_id" in rows else set(), title=title,
+                   key_numbers=table.drop(columns=[c for c in ("Snippet",) if c in table.columns]),
+                   caveats=["Rows from different studies are not randomised comparisons; most studies here "
+                            "are retrospective.", reason or ""],
+                   page_path="forest", params=st.query_params.to_dict())
     with st.expander(f"The {len(table)} rows shown, with their source sentences"):
         st.dataframe(table, hide_index=True, width="stretch", key="forest.table",
                      column_config={"Snippet": st.column_config.TextColumn(width="large")})

@@ -6,6 +6,7 @@ from components.navigation import ensure_app_navigation
 from components.store_access import get_store, show_store_problems
 from components.tables import to_csv_bytes
 from components.url_state import Choice, Flag, Many, bind_view, write_view
+from components.view_chrome import PRESENT, apply_presentation, figure_exports, share_bar
 from evidence import reconstruct
 from evidence.curve_files import DIGITISED_DIR, CurveFileError, parse_curve_csv, parse_risk_csv
 from evidence.survival_inputs import (FAMILY_NAMES, curve_sources, default_keys, rebuild_args,
@@ -56,8 +57,10 @@ SPEC = {
     "endpoint": Choice(list(FAMILY_LABELS), "OS", aliases={"ttp": "PFS", "pfs/ttp": "PFS", "pfs_ttp": "PFS"}),
     "arms": Many(all_keys, default_keys(all_keys)),
     "bands": Flag(False),
+    "present": PRESENT,
 }
-_, notices = bind_view(st, PAGE, SPEC)
+view, notices = bind_view(st, PAGE, SPEC)
+apply_presentation(st, view["present"])
 for n in notices:
     st.info(f"Link partly ignored: {n}. Showing what could be used.", icon="ℹ️")
 
@@ -67,7 +70,8 @@ family = c1.radio("Endpoint", list(FAMILY_LABELS), key=f"{PAGE}.endpoint", forma
 arms = c2.multiselect("Arms (any study)", all_keys, key=f"{PAGE}.arms", format_func=names.get,
                       placeholder="Choose arms to overlay")
 bands = c3.toggle("95% bands", key=f"{PAGE}.bands", help="Confidence bands of the KM of the pseudo-data")
-write_view(st, PAGE, SPEC)
+st.toggle("Presentation mode", key=f"{PAGE}.present", help="larger type, no sidebar: for the meeting-room screen")
+share_bar(st, PAGE, write_view(st, PAGE, SPEC), key=PAGE)
 
 sources = {s.key: s for s in by_family[family]}
 shown = [sources[k] for k in arms if k in sources and sources[k].reconstructable]
@@ -186,6 +190,11 @@ table = sv.median_rmst_table(rows, tau)
 st.dataframe(table, hide_index=True, width="stretch", key=f"{PAGE}.medians")
 st.download_button("Download this table (CSV)", to_csv_bytes(table), file_name=f"hcc_survival_{family}_medians.csv",
                    mime="text/csv", key=f"{PAGE}.medians_csv")
+figure_exports(st, fig, name=f"hcc_survival_{family}", key=PAGE, store=store,
+               study_ids={s.study_id for s in shown}, title=title, key_numbers=table,
+               caveats=[caveat, "Curves are reconstructed from published summaries: pseudo-patients, "
+                                "not the trials' data."],
+               page_path=PAGE, params=st.query_params.to_dict())
 
 st.subheader("Fidelity: do the rebuilt curves give back the papers' numbers?")
 st.caption("Reported vs reconstructed medians, landmark rates and events, and the Cox hazard ratio of the "

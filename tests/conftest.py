@@ -11,11 +11,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def pytest_addoption(parser):
-    parser.addoption("--sources", default=None,
-                     help="directory of the source texts (default: $HCC_SOURCES or ../shared/seeds)")
-
-
 @pytest.fixture(scope="session")
 def sources_dir(request) -> Path:
     from evidence.sources import default_sources_dir

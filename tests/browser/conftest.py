@@ -31,6 +31,16 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_url():
+    yield from _serve()
+
+
+@pytest.fixture
+def fresh_app_url():
+    """A server of its own, for what only happens to the first visitor of a fresh process."""
+    yield from _serve()
+
+
+def _serve():
     port = _free_port()
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     proc = subprocess.Popen(
@@ -115,3 +125,10 @@ def choose(page, label: str, option: str) -> None:
     box.locator("input").first.click()
     page.get_by_role("option", name=option, exact=True).click()
     page.keyboard.press("Escape")
+
+
+def wait_for_tags(page, n: int, timeout=20000) -> None:
+    """Chips of multiselects are drawn a moment after the script ends: wait for n of them."""
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=\"stMultiSelect\"] .react-aria-ComboBox [data-tag]').length >= n",
+        arg=n, timeout=timeout)

@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from .conftest import choose, error_texts, screenshot, selected_tags, wait_for_app
+from .conftest import choose, error_texts, screenshot, selected_tags, wait_for_app, wait_for_tags
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +34,7 @@ def test_evidence_link_round_trip(page, browser, app_url):
     p2 = other.new_page()
     p2.goto(page.url)
     wait_for_app(p2)
+    wait_for_tags(p2, 2)
     assert selected_tags(p2) == selected_tags(page) == ["Sun 2022", "OS"]
     other.close()
 
@@ -44,3 +45,16 @@ def test_tampered_evidence_link_shows_a_notice(page, app_url):
     assert not error_texts(page)
     assert page.get_by_text("Link partly ignored", exact=False).count() >= 1
     assert page.locator("script:has-text('alert')").count() == 0
+
+
+@pytest.mark.parametrize("path, title", [("/adverse-events?grade=any", "Adverse events"),
+                                         ("/forest?endpoint=PFS", "Forest plot")])
+def test_a_deep_link_is_the_first_visit_of_a_fresh_server(page, fresh_app_url, path, title):
+    """A link pasted into a meeting invite is often the first request a server sees."""
+    page.goto(fresh_app_url + path)
+    wait_for_app(page)
+    assert page.locator("h1").first.inner_text().startswith(title)
+    assert page.get_by_text("Page not found").count() == 0
+    assert not error_texts(page)
+    # the app's own navigation, not Streamlit's folder listing
+    assert page.get_by_text("Evidence browser").count() >= 1
