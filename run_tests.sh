@@ -19,7 +19,7 @@ fi
 
 .venv/bin/python -m evidence validate --sources "$SOURCES"
 set +e
-.venv/bin/python -m pytest --sources "$SOURCES" "$@"
+.venv/bin/python -m pytest -c pytest.ini --rootdir=. --sources="$SOURCES" "$@"
 status=$?
 set -e
 # pytest exits 5 when no test ran: that is a failure here, never a pass.
