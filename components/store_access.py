@@ -2,6 +2,7 @@
 curator changes a file, with its problems shown instead of a crash."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import streamlit as st
@@ -11,22 +12,28 @@ from evidence.sources import default_sources_dir
 from evidence.store import DATA_DIR, AE_TERMS_FILE
 
 
-def _fingerprint() -> tuple:
-    """Names and modification times of the evidence files: the cache key."""
-    files = sorted(DATA_DIR.glob("*.yaml")) + [AE_TERMS_FILE]
+def evidence_dir() -> Path:
+    """The bundled evidence files, or $HCC_EVIDENCE_DIR (a curator previewing edits)."""
+    return Path(os.environ.get("HCC_EVIDENCE_DIR") or DATA_DIR)
+
+
+def _fingerprint(data_dir: Path) -> tuple:
+    """Names and modification times of the evidence files: the cache key, so an edit is seen at once."""
+    files = sorted(data_dir.glob("*.yaml")) + [AE_TERMS_FILE]
     return tuple((f.name, f.stat().st_mtime_ns) for f in files if f.exists())
 
 
 @st.cache_resource(show_spinner="Loading the evidence store...", max_entries=4)
-def _cached_store(fingerprint: tuple, sources: str | None):
+def _cached_store(data_dir: str, fingerprint: tuple, sources: str | None):
     # cache_resource, not cache_data: the store is read-only and shared, and
     # copying every table for every session would cost memory for nothing.
-    return load_store(sources=sources)
+    return load_store(data_dir, sources=sources)
 
 
 def get_store():
     sources = default_sources_dir()
-    return _cached_store(_fingerprint(), str(sources) if sources else None)
+    data_dir = evidence_dir()
+    return _cached_store(str(data_dir), _fingerprint(data_dir), str(sources) if sources else None)
 
 
 def show_store_problems(store) -> None:
