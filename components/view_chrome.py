@@ -90,3 +90,14 @@ def figure_exports(st, fig, *, name: str, key: str, store=None, study_ids=(), ke
         data=lambda: brief_html(title or name, fig, numbers, cites, list(caveats), url).encode("utf-8"),
         file_name=f"{name}_brief.html", mime="text/html", key=f"{key}.export_brief", on_click="ignore",
         help="One page: the figure, the key numbers with their sources, and the caveats. Open it and print to PDF.")
+
+
+def open_view(st, page: str, spec: dict) -> dict:
+    """Start a page from its link: seed the widgets, apply presentation mode, and say
+    what part of the link could not be used."""
+    from .url_state import bind_view
+    values, notices = bind_view(st, page, spec)
+    apply_presentation(st, bool(values.get("present", False)))
+    for n in notices:
+        st.info(f"Link partly ignored: {n}. Showing what could be used.", icon="ℹ️")
+    return values

@@ -10,8 +10,8 @@ from components.ae_heatmap import (ae_heatmap, arm_plain_label, difference_figur
 from components.overview import study_name
 from components.store_access import get_store, show_store_problems
 from components.tables import to_csv_bytes
-from components.url_state import Choice, Many, bind_view, write_view
-from components.view_chrome import PRESENT, apply_presentation, figure_exports, share_bar
+from components.url_state import Choice, Many, write_view
+from components.view_chrome import PRESENT, figure_exports, open_view, share_bar
 from evidence.ae_matrix import (BANDS, CATEGORIES, CATEGORY_LABELS, SORTS, arm_key, arm_order, build_matrix,
                                 default_arm_keys, study_differences, two_arm_comparisons)
 
@@ -36,10 +36,7 @@ SPEC = {
 if compare_ids:
     # the richest two-arm table is the one a tumor board asks about first
     SPEC["compare"] = Choice(compare_ids, "huang2022" if "huang2022" in compare_ids else compare_ids[0])
-view, notices = bind_view(st, PAGE, SPEC)
-apply_presentation(st, view["present"])
-for n in notices:
-    st.info(f"Link partly ignored: {n}. Showing what could be used.", icon="ℹ️")
+view = open_view(st, PAGE, SPEC)
 
 st.warning("Columns from different studies are **not a randomised comparison**: populations, CTCAE versions "
            "and reporting thresholds differ (001 lists only events in ≥10% of patients). **NR** means the paper "

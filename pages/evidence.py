@@ -9,8 +9,8 @@ from components import evidence_table as et
 from components.overview import study_name
 from components.store_access import get_store, show_store_problems
 from components.tables import DESIGN_LABELS, to_csv_bytes
-from components.url_state import Many, bind_view, write_view
-from components.view_chrome import PRESENT, apply_presentation, share_bar
+from components.url_state import Many, write_view
+from components.view_chrome import PRESENT, open_view, share_bar
 
 store = get_store()
 st.title("Evidence browser")
@@ -25,10 +25,7 @@ SPEC = {
     "population": Many(["overall", "matched", "unmatched", "subgroup", "per_protocol"], []),
     "present": PRESENT,
 }
-view, notices = bind_view(st, "evidence", SPEC)
-apply_presentation(st, view["present"])
-for n in notices:
-    st.info(f"Link partly ignored: {n}. Showing what could be used.", icon="ℹ️")
+view = open_view(st, "evidence", SPEC)
 
 c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
 studies = c1.multiselect("Study", study_ids, key="evidence.studies",

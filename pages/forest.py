@@ -8,8 +8,8 @@ ensure_app_navigation()
 from components import forest
 from components.store_access import get_store, show_store_problems
 from components.tables import DESIGN_LABELS, to_csv_bytes
-from components.url_state import Choice, Many, bind_view, write_view
-from components.view_chrome import PRESENT, apply_presentation, figure_exports, figure_font_size, share_bar
+from components.url_state import Choice, Many, write_view
+from components.view_chrome import PRESENT, figure_exports, figure_font_size, open_view, share_bar
 
 store = get_store()
 st.title("Forest plot")
@@ -31,10 +31,7 @@ SPEC = {
     "sort": Choice(["listed", "effect"], "listed"),
     "present": PRESENT,
 }
-view, notices = bind_view(st, "forest", SPEC)
-apply_presentation(st, view["present"])
-for n in notices:
-    st.info(f"Link partly ignored: {n}. Showing what could be used.", icon="ℹ️")
+view = open_view(st, "forest", SPEC)
 
 c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
 endpoint = c1.selectbox("Endpoint", ENDPOINTS, key="forest.endpoint", format_func=ENDPOINT_NAMES.get)

@@ -7,12 +7,11 @@ ensure_app_navigation()
 
 from components.overview import studies_at_a_glance
 from components.store_access import get_store, show_store_problems
-from components.url_state import bind_view, write_view
-from components.view_chrome import PRESENT, apply_presentation, share_bar
+from components.url_state import write_view
+from components.view_chrome import PRESENT, open_view, share_bar
 
 SPEC = {"present": PRESENT}
-view, notices = bind_view(st, "overview", SPEC)
-apply_presentation(st, view["present"])
+view = open_view(st, "overview", SPEC)
 
 st.title("Advanced hepatocellular carcinoma: evidence comparison")
 st.markdown(
@@ -26,8 +25,6 @@ st.warning(
     "Survival curves here are reconstructed from published summaries, not the trials' patient data.",
     icon="⚠️")
 
-for n in notices:
-    st.info(f"Link partly ignored: {n}. Showing what could be used.", icon="ℹ️")
 store = get_store()
 show_store_problems(store)
 

@@ -5,8 +5,8 @@ from components import survival as sv
 from components.navigation import ensure_app_navigation
 from components.store_access import get_store, show_store_problems
 from components.tables import to_csv_bytes
-from components.url_state import Choice, Flag, Many, bind_view, write_view
-from components.view_chrome import PRESENT, apply_presentation, figure_exports, share_bar
+from components.url_state import Choice, Flag, Many, write_view
+from components.view_chrome import PRESENT, figure_exports, open_view, share_bar
 from evidence import reconstruct
 from evidence.curve_files import DIGITISED_DIR, CurveFileError, parse_curve_csv, parse_risk_csv
 from evidence.survival_inputs import (FAMILY_NAMES, curve_sources, default_keys, rebuild_args,
@@ -59,10 +59,7 @@ SPEC = {
     "bands": Flag(False),
     "present": PRESENT,
 }
-view, notices = bind_view(st, PAGE, SPEC)
-apply_presentation(st, view["present"])
-for n in notices:
-    st.info(f"Link partly ignored: {n}. Showing what could be used.", icon="ℹ️")
+view = open_view(st, PAGE, SPEC)
 
 c1, c2, c3 = st.columns([2, 6, 1.4])
 family = c1.radio("Endpoint", list(FAMILY_LABELS), key=f"{PAGE}.endpoint", format_func=FAMILY_LABELS.get,
