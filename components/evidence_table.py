@@ -143,7 +143,11 @@ def study_rows(store, studies=None, designs=None) -> pd.DataFrame:
             rows.append({
                 "Study": study_name(store, s["study_id"]),
                 "Design": design_label(s["design"], s["source_kind"]),
-                "Arm": a["label"], "n": a["n"], "Route": a["route"], "Regimen": a["regimen"],
+                "Arm": a["label"], "n": a["n"],
+                # what a hand-made link needs: /survival?arms=huang2022:sorafenib
+                "Id in links": f"{s['study_id']}:{a['arm_id']}",
+                "Route": a["route"], "Regimen": a["regimen"],
                 "Citation": s["citation"], "study_id": s["study_id"],
             })
-    return pd.DataFrame(rows, columns=["Study", "Design", "Arm", "n", "Route", "Regimen", "Citation", "study_id"])
+    return pd.DataFrame(rows, columns=["Study", "Design", "Arm", "n", "Id in links", "Route", "Regimen", "Citation",
+                                       "study_id"])

@@ -49,17 +49,19 @@ def studies_at_a_glance(store) -> pd.DataFrame:
             ci = f" ({r.ci_low:g}-{r.ci_high:g})" if pd.notna(r.ci_low) else ""
             level = "" if r.ci_level == 0.95 else f" [{round(100 * r.ci_level)}% CI]"
             hr_text.append(f"{ep} HR {r.hr:g}{ci}{level}" + (" adj." if r.adjusted else ""))
+        # the numbers first: a clinician scans the medians and HRs, then reads the context
         rows.append({
             "Study": _study_name(st),
             "Design": design_label(st.design, st.source_kind),
-            "Population": st.population if isinstance(st.population, str) else "",
-            "Line of therapy": st.line_of_therapy if isinstance(st.line_of_therapy, str) else "",
             "Arms (n)": arm_text,
             "Median, months (CI)": " | ".join(medians),
             "Hazard ratio": "; ".join(hr_text),
+            "Line of therapy": st.line_of_therapy if isinstance(st.line_of_therapy, str) else "",
+            "Population": st.population if isinstance(st.population, str) else "",
             "study_id": st.study_id,
         })
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    return df
 
 
 def _study_name(st) -> str:

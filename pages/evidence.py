@@ -38,6 +38,8 @@ population = c4.multiselect("Population", SPEC["population"].options, key="evide
 st.toggle("Presentation mode", key="evidence.present", help="larger type, no sidebar: for the meeting-room screen")
 share_bar(st, "evidence", write_view(st, "evidence", SPEC), key="evidence")
 
+st.caption("Numbers of different studies side by side are not a randomised comparison: designs, populations, "
+           "lines of therapy and response criteria differ.")
 SNIPPET = st.column_config.TextColumn("Snippet", width="large", help="verbatim from the paper")
 tabs = st.tabs(["Outcomes", "Hazard ratios", "Adverse events", "Conflicts", "Studies and arms"])
 tables = [

@@ -36,10 +36,15 @@ for source, title in (("primary paper", "Primary papers"), ("review-reported", "
     part = glance[glance.Source == source].drop(columns=["study_id", "Source"])
     if part.empty:
         continue
+    # a column no study of this group fills only pushes the numbers off screen
+    part = part.loc[:, [c for c in part.columns if c == "Study" or (part[c].astype(str).str.strip() != "").any()]]
     st.markdown(f"**{title}** ({len(part)})")
     st.dataframe(part, hide_index=True, width="stretch",
-                 column_config={"Arms (n)": st.column_config.TextColumn(width="large"),
-                                "Median, months (CI)": st.column_config.TextColumn(width="large")})
+                 column_config={"Arms (n)": st.column_config.TextColumn(width="medium"),
+                                "Median, months (CI)": st.column_config.TextColumn(width="large"),
+                                "Hazard ratio": st.column_config.TextColumn(width="medium"),
+                                "Population": st.column_config.TextColumn(width="small"),
+                                "Line of therapy": st.column_config.TextColumn(width="small")})
 st.caption("⚠ marks a number the paper contradicts elsewhere; the evidence browser shows both values. "
            "HR: experimental vs reference; adj. = adjusted estimate.")
 
@@ -48,4 +53,11 @@ share_bar(st, "overview", write_view(st, "overview", SPEC), key="overview")
 
 st.subheader("Views")
 cols = st.columns(2)
-cols[0].page_link("pages/evidence.py", label="Evidence browser: every number with its source sentence", icon="🔎")
+cols[0].page_link("pages/forest.py", label="Forest plot: hazard ratios and response effects, with design",
+                  icon=":material/insights:")
+cols[0].page_link("pages/survival.py", label="Survival curves: reconstructed Kaplan-Meier overlays",
+                  icon=":material/show_chart:")
+cols[1].page_link("pages/adverse-events.py", label="Adverse events: grade 3-4 and any grade, side by side",
+                  icon=":material/grid_on:")
+cols[1].page_link("pages/evidence.py", label="Evidence browser: every number with its source sentence",
+                  icon=":material/search:")
