@@ -9,6 +9,7 @@ means the same thing in every view.
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 
 import pandas as pd
@@ -17,20 +18,145 @@ import plotly.graph_objects as go
 from evidence.ae_matrix import BANDS, OVERALL, UNMAPPED, AEMatrix, Differences, split_arm_key
 from .overview import study_name
 
-# cividis: designed for colour-vision deficiency and perceptually uniform. The
-# scale is fixed per grade band, never fitted to the data, so a colour means the
-# same frequency in every view and link: grade 3-4 events rarely pass 40%, so
-# 0-50% (darkest to brightest; anything above is as bright as 50% and its number
-# says by how much) keeps them apart; any grade and grade 1-2 use 0-100%.
-COLOURSCALE = "Cividis"
+# Colour: cmocean "deep" (Thyng et al., Oceanography 2016), a sequential scale
+# built to be perceptually uniform: lightness falls in even steps from pale green
+# at 0% through teal and blue to deep purple, so 0% is the lightest colour and
+# equal steps in frequency look equal. Lightness alone carries the order, so it
+# reads the same with any colour-vision deficiency and in greyscale print. Its
+# near-white first stop is left out: the scale starts at a clearly tinted pale
+# green, and white (with a grey frame and a grey "NR") is kept for "not
+# reported", which can then never pass for a value; no grey is used for data.
+# The scale is fixed per grade band, never fitted to the data, so a colour means
+# the same frequency in every view and link: grade 3-4 events rarely pass 40%,
+# so 0-50% (anything above is as dark as 50% and its number says by how much)
+# keeps them apart; any grade and grade 1-2 use 0-100%.
+SCALE_COLOURS = ["#ceecb3", "#9cdba5", "#6fc9a3", "#56b1a3", "#4c99a0", "#44829b", "#3e6c96", "#3e528f",
+                 "#403c73", "#362b4d", "#271a2c"]
+COLOURSCALE = [[i / (len(SCALE_COLOURS) - 1), c] for i, c in enumerate(SCALE_COLOURS)]
 SCALE_MAX = {"3-4": 50.0, "any": 100.0, "1-2": 100.0}
-NR_GREY = "#b8b8b8"
+NR_FILL = "#ffffff"            # not reported: white cell ...
+NR_BORDER = "#8c8c8c"          # ... with a grey border ...
+NR_TEXT_COLOUR = "#5f5f5f"     # ... and a grey "NR" (6.4:1 on white)
+COUNT_ONLY_FILL = "#e4e4e4"    # a count printed without a denominator: no colour of the scale
+DARK_TEXT = "#000000"
+LIGHT_TEXT = "#ffffff"
 NR_TEXT = "NR"
 CONFLICT_MARK = "⚠"
-FONT = dict(family="Arial, Helvetica, sans-serif", size=14, color="#111111")
-ROW_HEIGHT = 36            # px per row (terms and organ-system headers): two lines of 13 px cell text
-TOP_MARGIN = 165           # arm labels (study / arm in up to 3 lines / N / matched) above the grid
+NORMAL_FONT = 14               # components.view_chrome.figure_font_size(False); 18 in presentation mode
+FONT = dict(family="Arial, Helvetica, sans-serif", size=NORMAL_FONT, color="#111111")
+ROW_HEIGHT = 36            # px per row (terms and organ-system headers) at 14 px: two lines of 13 px cell text
 BOTTOM_MARGIN = 40
+CELL_GAP = 3               # px between cells (white)
+NR_BORDER_PX = 1           # the NR cell's border inside that gap
+
+
+def _hex_rgb(colour: str) -> tuple[int, int, int]:
+    c = colour.lstrip("#")
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
+
+
+def scale_colour(value: float, zmax: float) -> tuple[int, int, int]:
+    """The RGB colour plotly draws for a percentage (linear between the scale's stops; clipped at zmax)."""
+    t = min(max(float(value) / zmax, 0.0), 1.0) if zmax else 0.0
+    for (t0, c0), (t1, c1) in zip(COLOURSCALE, COLOURSCALE[1:]):
+        if t <= t1:
+            f = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
+            a, b = _hex_rgb(c0), _hex_rgb(c1)
+            return tuple(round(x + (y - x) * f) for x, y in zip(a, b))
+    return _hex_rgb(COLOURSCALE[-1][1])
+
+
+def relative_luminance(rgb) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0-255 channels or '#rrggbb')."""
+    if isinstance(rgb, str):
+        rgb = _hex_rgb(rgb)
+    lin = [v / 255 / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(a, b) -> float:
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def text_colour(value: float, zmax: float) -> str:
+    """Black on light cells, white on dark ones: whichever contrasts more with the cell (never below 4.5:1)."""
+    cell = scale_colour(value, zmax)
+    return DARK_TEXT if contrast_ratio(cell, DARK_TEXT) >= contrast_ratio(cell, LIGHT_TEXT) else LIGHT_TEXT
+
+
+# Arial's advance widths in em (Helvetica metrics), to wrap column labels by how
+# wide they print rather than by how many characters they have: "FOLFOX-HAIC"
+# is half as wide again as "sorafenib +".
+_EM = {**{c: 0.722 for c in "ABCDEGHKNOQRSUVXY"}, **{c: 0.611 for c in "FJLPTZ"}, "I": 0.278, "M": 0.833,
+       "W": 0.944, **{c: 0.556 for c in "abcdeghnopqu0123456789"}, **{c: 0.222 for c in "ijl"},
+       **{c: 0.278 for c in "ft /.,:;"}, "r": 0.333, "s": 0.5, "v": 0.5, "x": 0.5, "y": 0.5, "z": 0.5, "k": 0.5,
+       "m": 0.833, "w": 0.722, "-": 0.333, "(": 0.333, ")": 0.333, "+": 0.584, "=": 0.584, "≥": 0.584,
+       "…": 1.0, "⚠": 1.0, "%": 0.889, "\u00a0": 0.278}
+
+
+def text_px(text: str, size: float, bold: bool = False) -> float:
+    """Estimated printed width of a line of Arial at `size` px."""
+    return sum(_EM.get(ch, 0.6) for ch in str(text)) * size * (1.07 if bold else 1.0)
+
+
+def _glue(text: str) -> str:
+    """Keep a connector with the word it joins: 'Sorafenib + TACE-HAIC' never leaves '+' on a line alone."""
+    return re.sub(r"(?<!\S)([+&/]|vs\.?|with)\s+", lambda m: m.group(1) + "\u00a0", str(text).strip())
+
+
+def _greedy(words: list[str], budget: float, size: float, bold: bool) -> list[str]:
+    lines, line = [], ""
+    for w in words:
+        trial = f"{line} {w}" if line else w
+        if not line or text_px(trial, size, bold) <= budget:
+            line = trial
+        else:
+            lines.append(line)
+            line = w
+    return lines + ([line] if line else [])
+
+
+def _pieces(word: str, budget: float, size: float, bold: bool) -> list[str]:
+    """A word wider than the line breaks after its hyphens ('FOLFOX-' / 'HAIC'), never inside a part."""
+    if text_px(word, size, bold) <= budget or "-" not in word:
+        return [word]
+    parts = [p + "-" for p in word.split("-")[:-1]] + [word.split("-")[-1]]
+    out = [parts[0]]
+    for p in parts[1:]:
+        if text_px(out[-1] + p, size, bold) <= budget:
+            out[-1] += p
+        else:
+            out.append(p)
+    return out
+
+
+def wrap_label(text: str, budget_px: float, size: float, max_lines: int = 3, bold: bool = False) -> list[str]:
+    """Balanced lines of at most budget_px each: the fewest lines, then the narrowest widest line
+    (so 'Sorafenib + TACE-HAIC' prints 'Sorafenib' over '+ TACE-HAIC', not three ragged lines)."""
+    words = []
+    for w in _glue(text).split(" "):
+        if w:
+            words += _pieces(w, budget_px, size, bold)
+    # a piece that ends with "-" joins the next without a space
+    def lay(budget):
+        lines = _greedy(words, budget, size, bold)
+        return [re.sub(r"- (?=\S)", "-", ln) for ln in lines]
+    lines = lay(budget_px)
+    lo, hi = max((text_px(w, size, bold) for w in words), default=0.0), budget_px
+    while hi - lo > 1:                       # the narrowest budget that still needs no more lines
+        mid = (lo + hi) / 2
+        if len(lay(mid)) <= len(lines):
+            hi = mid
+        else:
+            lo = mid
+    if hi < budget_px:
+        lines = lay(hi)
+    lines = [ln.replace("\u00a0", " ") for ln in lines] or [""]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1].rstrip(" ,;") + "…"
+    return lines
 
 
 def _wrap(text: str, width: int, max_lines: int = 3) -> list[str]:
@@ -41,6 +167,10 @@ def _wrap(text: str, width: int, max_lines: int = 3) -> list[str]:
         lines = lines[:max_lines]
         lines[-1] = lines[-1].rstrip(" ,;") + "…"
     return lines
+
+
+def _plain_lines(label: str) -> list[str]:
+    return html.unescape(re.sub(r"</?[bi]>", "", label)).split("<br>")
 
 
 def _esc(text) -> str:
@@ -64,36 +194,62 @@ def _is_review(store, study_id: str) -> bool:
 
 
 COLUMN_WIDTH = 100         # px per arm where the screen allows; narrower screens shrink the figure
-RIGHT_MARGIN = 130         # colour bar and the NR / conflict key
-CHAR_PX = 7.5              # width of a 14 px character, for the term names on the left
+COLUMN_WIDTH_PRESENT = 150 # presentation mode: the heatmap fills the meeting-room screen
+RIGHT_MARGIN = 112         # colour bar and the NR / conflict key (at 14 px; scaled with the font)
+# Page content width on the narrowest screen we expect, a 1280 px laptop or
+# projector: with the sidebar open, and in presentation mode (no sidebar).
+# Streamlit shrinks a wider figure to this, so column labels are wrapped for it.
+NARROWEST_CONTENT = {False: 820, True: 1080}
 
 
-def label_width(n_columns: int) -> int:
-    """Characters per column-label line so that neighbouring labels never touch.
-
-    Sized for the narrowest screen we expect (a 1280 px laptop or projector
-    with the sidebar open: ~500 px for the columns once the term names and the
-    colour bar are placed; 12 px text is ~6.8 px per character). Words longer
-    than a line break at their hyphen (FOLFOX-/HAIC).
-    """
-    return max(7, min(16, int(500 / max(n_columns, 1) / 6.8)))
+def _scale(font_size: int) -> float:
+    return max(font_size, NORMAL_FONT) / NORMAL_FONT
 
 
-def figure_width(n_columns: int, longest_term_line: int) -> int:
-    """The figure's own width: fixed per column, so column labels cannot collide on a narrow
-    screen (the page scrolls sideways instead) and cells do not balloon on a wide one."""
-    left = int(CHAR_PX * longest_term_line) + 20
-    return left + RIGHT_MARGIN + COLUMN_WIDTH * max(n_columns, 1)
+def _sizes(font_size: int) -> dict:
+    """Every font and length of the heatmap for a base font size (14 on the desk, 18 on the projector)."""
+    s = _scale(font_size)
+    present = font_size > NORMAL_FONT
+    return dict(
+        base=max(font_size, NORMAL_FONT), cell=round(13 * s), col_label=round(12 * s) + (1 if present else 0),
+        row_label=round(14 * s), key=round(13 * s), title=round(18 * s), row_height=round(ROW_HEIGHT * s),
+        column=COLUMN_WIDTH_PRESENT if present else COLUMN_WIDTH, right=round(RIGHT_MARGIN * s),
+        narrowest=NARROWEST_CONTENT[present], bar=round(250 * s), present=present)
 
 
-def arm_label(store, column, width: int = 13) -> str:
-    """'Huang 2022<br>FOLFOX-HAIC<br>N=55' (N of the adverse-event table; 'matched' where it is)."""
+def left_margin(row_labels: list[str], font_size: int = NORMAL_FONT) -> int:
+    """Pixels the row labels take on the left (plotly sizes the margin to them; this estimates it)."""
+    z = _sizes(font_size)
+    widths = [text_px(line, z["row_label"], bold="<b>" in label) for label in row_labels
+              for line in _plain_lines(label)]
+    return int(max(widths, default=100)) + 16
+
+
+def column_label_budget(n_columns: int, left_px: int, font_size: int = NORMAL_FONT) -> float:
+    """Pixels a column label line may take so that neighbouring labels never touch: the column's
+    width on the narrowest expected screen (Streamlit shrinks the figure to the page), less a gap."""
+    z = _sizes(font_size)
+    narrow = (z["narrowest"] - left_px - z["right"]) / max(n_columns, 1)
+    return max(min(z["column"], narrow) - 7, 40.0)
+
+
+def figure_width(n_columns: int, left_px: int, font_size: int = NORMAL_FONT) -> int:
+    """The figure's own width: fixed per column, so cells do not balloon on a wide screen
+    (on a narrow one Streamlit shrinks it to the page, and the labels are wrapped for that)."""
+    z = _sizes(font_size)
+    return left_px + 10 + z["right"] + z["column"] * max(n_columns, 1)
+
+
+def arm_label(store, column, budget_px: float = 90.0, font_size: int = 12) -> str:
+    """'Huang 2022<br>FOLFOX-HAIC<br>N=55' (N of the adverse-event table; 'matched' where it is),
+    each line at most budget_px wide when printed at font_size."""
     arm = store.arm_label(column.study_id, column.arm_id)
     # narrow columns: a long label loses its parenthesis (the hover keeps the full label)
-    if len(_wrap(arm, width, 99)) > 3 and " (" in arm:
+    if len(wrap_label(arm, budget_px, font_size, 99)) > 3 and " (" in arm:
         arm = arm.split(" (")[0]
-    lines = [f"<b>{_esc(x)}</b>" for x in _wrap(study_title(store, column.study_id), width, 2)]
-    lines += [_esc(x) for x in _wrap(arm, width, 3)]
+    lines = [f"<b>{_esc(x)}</b>" for x in wrap_label(study_title(store, column.study_id), budget_px, font_size, 2,
+                                                     bold=True)]
+    lines += [_esc(x) for x in wrap_label(arm, budget_px, font_size, 3)]
     lines.append(f"N={column.n}" if column.n else "N not stated")
     if column.n_note:
         lines.append(f"({column.n_note})")
@@ -185,23 +341,31 @@ def _row_layout(matrix: AEMatrix) -> list[tuple[str, str, str]]:
     return out
 
 
-def figure_height(n_rows: int) -> int:
+def figure_height(n_rows: int, top_margin: int = 120, row_height: int = ROW_HEIGHT) -> int:
     """Grows with the rows: a categorical axis gives every row, header or term, the same height."""
-    return TOP_MARGIN + BOTTOM_MARGIN + ROW_HEIGHT * max(n_rows, 1) + 20
+    return top_margin + BOTTOM_MARGIN + row_height * max(n_rows, 1) + 20
 
 
-def ae_heatmap(matrix: AEMatrix, store, title: str | None = None) -> go.Figure:
+def ae_heatmap(matrix: AEMatrix, store, title: str | None = None, font_size: int = NORMAL_FONT) -> go.Figure:
     """Rows: harmonised terms under their organ system. Columns: arms (study, arm, N).
 
-    Traces: [0] percentages on dark cells, [1] not-reported cells in flat grey
-    with "NR" (a missing number can never be read as a zero), [2] counts printed
-    without a denominator, [3] percentages on bright cells (dark text). Both
-    percentage traces share the fixed cividis scale of the band.
+    One trace per cell state, by name, so no state can pass for another:
+    "reported" (percentages with black text, the colour bar) and "reported,
+    dark" (the same scale, white text where the cell is dark), "not reported,
+    border" and "not reported" (a white cell inside a grey frame, grey "NR":
+    a missing number can never be read as a zero), and "count without a
+    denominator" (light grey cell, "n=3 / no N", no colour of the scale).
+
+    font_size: the base size, components.view_chrome.figure_font_size(present):
+    18 in presentation mode scales text, rows and columns up together.
     """
+    z = _sizes(font_size)
     layout_rows = _row_layout(matrix)
     cols = matrix.columns
     x = [c.key for c in cols]
-    x_labels = [arm_label(store, c, label_width(len(cols))) for c in cols]
+    left = left_margin([label for _, _, label in layout_rows], font_size)
+    budget = column_label_budget(len(cols), left, font_size)
+    x_labels = [arm_label(store, c, budget, z["col_label"]) for c in cols]
     plain = {c.key: arm_plain_label(store, c.key) for c in cols}
     y = [key for _, key, _ in layout_rows]
     y_labels = [label for _, _, label in layout_rows]
@@ -209,11 +373,7 @@ def ae_heatmap(matrix: AEMatrix, store, title: str | None = None) -> go.Figure:
     band = BANDS.get(matrix.band, matrix.band)
     zmax = SCALE_MAX.get(matrix.band, 100.0)
 
-    # one layer per state, so no state can pass for another: a percentage on a
-    # dark cell (white text), a percentage on a bright cell (dark text: cividis
-    # turns light above ~55% of its range), not reported (grey "NR"), and a count
-    # printed without denominator or percent (white cell, "n=3")
-    names = ("reported", "not reported", "count without a denominator", "reported, bright")
+    names = ("reported", "reported, dark", "not reported, border", "not reported", "count without a denominator")
     layers = {k: {"z": [], "text": []} for k in names}
     hover = []
     for kind, key, _ in layout_rows:
@@ -225,14 +385,16 @@ def ae_heatmap(matrix: AEMatrix, store, title: str | None = None) -> go.Figure:
                 continue
             hrow[j] = hover_text(cell, plain[col])
             if cell["status"] == "NR":
-                layer, value = "not reported", 1
+                rows["not reported, border"]["z"][j] = 1
+                layer, value, text = "not reported", 1, NR_TEXT
             elif _has_percent(cell):
                 value = float(cell["percent"])
-                layer = "reported, bright" if value >= 0.55 * zmax else "reported"
+                layer = "reported" if text_colour(value, zmax) == DARK_TEXT else "reported, dark"
+                text = cell_text(cell)
             else:
-                layer, value = "count without a denominator", 1
+                layer, value, text = "count without a denominator", 1, cell_text(cell)
             rows[layer]["z"][j] = value
-            rows[layer]["text"][j] = NR_TEXT if layer == "not reported" else cell_text(cell)
+            rows[layer]["text"][j] = text
         for k in names:
             layers[k]["z"].append(rows[k]["z"])
             layers[k]["text"].append(rows[k]["text"])
@@ -240,58 +402,72 @@ def ae_heatmap(matrix: AEMatrix, store, title: str | None = None) -> go.Figure:
 
     ticks = [zmax * i / 5 for i in range(6)]
     common = dict(x=x, y=y, customdata=hover, texttemplate="%{text}", hovertemplate="%{customdata}<extra></extra>",
-                  xgap=3, ygap=3)
+                  hoverongaps=False, xgap=CELL_GAP, ygap=CELL_GAP)
+    flat = lambda colour: [[0, colour], [1, colour]]      # noqa: E731
     fig = go.Figure()
     fig.add_trace(go.Heatmap(
         z=layers["reported"]["z"], text=layers["reported"]["text"], name="reported",
-        textfont=dict(size=13, color="#ffffff"), colorscale=COLOURSCALE, zmin=0, zmax=zmax,
+        textfont=dict(size=z["cell"], color=DARK_TEXT), colorscale=COLOURSCALE, zmin=0, zmax=zmax,
         colorbar=dict(
-                      tickvals=ticks, ticktext=[f"{t:g}%" for t in ticks[:-1]] + [
-                          f"≥{ticks[-1]:g}%" if zmax < 100 else f"{ticks[-1]:g}%"], tickfont=dict(size=13),
-                      lenmode="pixels", len=250, thickness=18, y=1, yanchor="top", x=1.01, ypad=0),
+            tickvals=ticks, ticktext=[f"{t:g}%" for t in ticks[:-1]] + [
+                f"≥{ticks[-1]:g}%" if zmax < 100 else f"{ticks[-1]:g}%"], tickfont=dict(size=z["key"]),
+            outlinewidth=1, outlinecolor="#777777",
+            lenmode="pixels", len=z["bar"], thickness=round(18 * _scale(font_size)), y=1, yanchor="top", x=1.01,
+            ypad=0),
         **common))
+    fig.add_trace(go.Heatmap(
+        z=layers["reported, dark"]["z"], text=layers["reported, dark"]["text"], name="reported, dark",
+        textfont=dict(size=z["cell"], color=LIGHT_TEXT), colorscale=COLOURSCALE, zmin=0, zmax=zmax,
+        showscale=False, **common))
+    # the NR frame: a grey cell under a white one that is NR_BORDER_PX smaller on every side
+    fig.add_trace(go.Heatmap(
+        z=layers["not reported, border"]["z"], name="not reported, border", colorscale=flat(NR_BORDER),
+        zmin=0, zmax=1, showscale=False, hoverinfo="skip", x=x, y=y, xgap=CELL_GAP, ygap=CELL_GAP))
     fig.add_trace(go.Heatmap(
         z=layers["not reported"]["z"], text=layers["not reported"]["text"], name="not reported",
-        textfont=dict(size=13, color="#222222"), colorscale=[[0, NR_GREY], [1, NR_GREY]], zmin=0, zmax=1,
-        showscale=False, **common))
+        textfont=dict(size=z["cell"], color=NR_TEXT_COLOUR), colorscale=flat(NR_FILL), zmin=0, zmax=1,
+        showscale=False, **{**common, "xgap": CELL_GAP + 2 * NR_BORDER_PX, "ygap": CELL_GAP + 2 * NR_BORDER_PX}))
     fig.add_trace(go.Heatmap(
         z=layers["count without a denominator"]["z"], text=layers["count without a denominator"]["text"],
-        name="count without a denominator", textfont=dict(size=13, color="#222222"),
-        colorscale=[[0, "#ffffff"], [1, "#ffffff"]], zmin=0, zmax=1, showscale=False, **common))
-    fig.add_trace(go.Heatmap(
-        z=layers["reported, bright"]["z"], text=layers["reported, bright"]["text"], name="reported, bright",
-        textfont=dict(size=13, color="#111111"), colorscale=COLOURSCALE, zmin=0, zmax=zmax, showscale=False,
-        **common))
-    height = figure_height(len(layout_rows))
-    longest = max((len(line) for _, _, label in layout_rows for line in label.replace("<b>", "").replace(
-        "</b>", "").split("<br>")), default=10)
+        name="count without a denominator", textfont=dict(size=z["cell"], color=DARK_TEXT),
+        colorscale=flat(COUNT_ONLY_FILL), zmin=0, zmax=1, showscale=False, **common))
+
+    # the top margin holds the column labels and no more (plotly prints 1.3 lines per font size)
+    label_lines = max((len(lbl.split("<br>")) for lbl in x_labels), default=3)
+    top = int(label_lines * 1.3 * z["col_label"]) + 14 + (z["title"] + 16 if title else 0)
+    top = max(top, int(2 * 1.3 * z["key"]) + 20)          # the colour bar's two-line title
+    height = figure_height(len(layout_rows), top, z["row_height"])
     fig.update_layout(
-        width=figure_width(len(cols), longest),
-        title=dict(text=title, font=dict(size=18), x=0, xanchor="left", y=1, yanchor="top",
+        width=figure_width(len(cols), left, font_size),
+        title=dict(text=title, font=dict(size=z["title"]), x=0, xanchor="left", y=1, yanchor="top",
                    pad=dict(t=8)) if title else None,
-        font=FONT, height=height, margin=dict(l=10, r=RIGHT_MARGIN, t=TOP_MARGIN, b=BOTTOM_MARGIN),
+        font={**FONT, "size": z["base"]}, height=height,
+        margin=dict(l=10, r=z["right"], t=top, b=BOTTOM_MARGIN),
         plot_bgcolor="white", paper_bgcolor="white",
-        hoverlabel=dict(font=dict(size=13), align="left", bgcolor="white"),
+        hoverlabel=dict(font=dict(size=z["key"]), align="left", bgcolor="white"),
         xaxis=dict(side="top", tickmode="array", tickvals=x, ticktext=x_labels, tickangle=0, ticks="",
                    categoryorder="array", categoryarray=x,
-                   tickfont=dict(size=12), showgrid=False, fixedrange=True),
+                   tickfont=dict(size=z["col_label"]), showgrid=False, fixedrange=True),
         yaxis=dict(autorange="reversed", tickmode="array", tickvals=y, ticktext=y_labels, ticks="",
                    categoryorder="array", categoryarray=y,
-                   tickfont=dict(size=14), showgrid=False, fixedrange=True, automargin=True),
+                   tickfont=dict(size=z["row_label"]), showgrid=False, fixedrange=True, automargin=True),
     )
     # the colour bar's title sits above the plot area, clear of its top tick label
     fig.add_annotation(xref="paper", yref="paper", x=1.01, y=1, xanchor="left", yanchor="bottom", yshift=8,
                        text=f"% of patients,<br>{_esc(band.split(' (')[0].lower())}", showarrow=False,
-                       align="left", font=dict(size=14))
-    # the key to grey: a swatch under the colour bar
-    fig.add_annotation(xref="paper", yref="paper", x=1.01, y=1, xanchor="left", yanchor="top", yshift=-290,
-                       text=f" {NR_TEXT} ", showarrow=False, bgcolor=NR_GREY, font=dict(size=13),
-                       borderpad=4)
-    fig.add_annotation(xref="paper", yref="paper", x=1.01, y=1, xanchor="left", yanchor="top", yshift=-322,
-                       text="not reported<br>(not zero)", showarrow=False, align="left", font=dict(size=13))
-    fig.add_annotation(xref="paper", yref="paper", x=1.01, y=1, xanchor="left", yanchor="top", yshift=-372,
-                       text=f"{CONFLICT_MARK} conflict<br>in the paper:<br>hover for it", showarrow=False,
-                       align="left", font=dict(size=13))
+                       align="left", font=dict(size=z["row_label"]))
+    # the key to NR: a swatch drawn as the cells are (white, grey frame, grey "NR") under the colour bar
+    step = z["key"] * 1.3
+    y0 = -z["bar"] - 2 * step
+    fig.add_annotation(xref="paper", yref="paper", x=1.01, y=1, xanchor="left", yanchor="top", yshift=y0,
+                       text=f"  {NR_TEXT}  ", showarrow=False, bgcolor=NR_FILL, bordercolor=NR_BORDER,
+                       borderwidth=1, borderpad=5, font=dict(size=z["key"], color=NR_TEXT_COLOUR))
+    fig.add_annotation(xref="paper", yref="paper", x=1.01, y=1, xanchor="left", yanchor="top",
+                       yshift=y0 - 2.2 * step, text="not reported<br>(not zero)", showarrow=False, align="left",
+                       font=dict(size=z["key"]))
+    fig.add_annotation(xref="paper", yref="paper", x=1.01, y=1, xanchor="left", yanchor="top",
+                       yshift=y0 - 5 * step, text=f"{CONFLICT_MARK} conflict<br>in the paper:<br>hover for it",
+                       showarrow=False, align="left", font=dict(size=z["key"]))
     return fig
 
 
@@ -310,13 +486,25 @@ def _term_rows(df: pd.DataFrame) -> list[tuple[str, str, str]]:
     return out
 
 
-def difference_figure(diffs: Differences, store, title: str | None = None) -> go.Figure:
+def difference_headers(diffs: Differences, store) -> tuple[str, str]:
+    """The side table's two column headers, naming the arms in the order their counts are printed:
+    ('FOLFOX-HAIC n/N vs Sorafenib n/N', 'Difference, % points (95% CI)')."""
+    exp_label = _short(store.arm_label(*split_arm_key(diffs.experimental)))
+    ref_label = _short(store.arm_label(*split_arm_key(diffs.reference)))
+    return (f"{_esc(exp_label)} n/N vs {_esc(ref_label)} n/N", "Difference, % points (95% CI)")
+
+
+def difference_figure(diffs: Differences, store, title: str | None = None,
+                      font_size: int = NORMAL_FONT) -> go.Figure:
     """Risk difference (experimental - reference) per term with its 95% Newcombe interval.
 
     Dots ordered by organ system; a line at zero; the reference arm named on
     the axis and the side it favours; counts and the interval printed beside
-    each row so the plot reads without hovering.
+    each row, under headers that name the arms in the order they are printed,
+    so the plot reads without hovering.
     """
+    sc = _scale(font_size)
+    fs = lambda px: round(px * sc)      # noqa: E731
     t = diffs.table
     exp_sid, exp_aid = split_arm_key(diffs.experimental)
     ref_sid, ref_aid = split_arm_key(diffs.reference)
@@ -336,15 +524,15 @@ def difference_figure(diffs: Differences, store, title: str | None = None) -> go
                  f"{_esc(ref_label)} (reference): {r.count_reference}/{r.n_reference} "
                  f"({100 * r.count_reference / r.n_reference:.1f}%), paper's term “{_esc(r.term_reference)}”",
                  f"Difference {r.difference:+.1f} percentage points (95% CI {r.ci_low:+.1f} to {r.ci_high:+.1f}), "
-                 "Newcombe hybrid score"]
+                 "Newcombe hybrid score, not adjusted for the number of events compared"]
         for c in r.conflicts:
             lines.append(f"{CONFLICT_MARK} " + "<br>".join(_esc(x) for x in _wrap(c, 70, 4)))
         hover.append("<br>".join(lines))
     fig.add_trace(go.Scatter(
         x=[r.difference for r in pts], y=[r.row_key for r in pts], mode="markers",
-        marker=dict(size=12, color="#1f3b73", symbol="circle"),
+        marker=dict(size=fs(12), color="#1f3b73", symbol="circle"),
         error_x=dict(type="data", symmetric=False, array=[r.ci_high - r.difference for r in pts],
-                     arrayminus=[r.difference - r.ci_low for r in pts], thickness=2.5, width=6,
+                     arrayminus=[r.difference - r.ci_low for r in pts], thickness=2.5 * sc, width=fs(6),
                      color="#1f3b73"),
         customdata=hover, hovertemplate="%{customdata}<extra></extra>", showlegend=False,
     ))
@@ -354,37 +542,55 @@ def difference_figure(diffs: Differences, store, title: str | None = None) -> go
     lo = min([r.ci_low for r in pts] + [-10])
     hi = max([r.ci_high for r in pts] + [10])
     pad = 0.08 * (hi - lo)
-    for r in pts:
-        mark = f" {CONFLICT_MARK}" if r.conflicts else ""
-        fig.add_annotation(
-            xref="paper", x=1.0, xanchor="left", yref="y", y=r.row_key, showarrow=False, align="left",
-            text=f"{r.count_experimental}/{r.n_experimental} vs {r.count_reference}/{r.n_reference}   "
-                 f"{r.difference:+.1f} ({r.ci_low:+.1f} to {r.ci_high:+.1f}){mark}",
-            font=dict(size=13))
+    # the side table: counts in one column, the difference in the next, each under its header
+    counts = [f"{r.count_experimental}/{r.n_experimental} vs {r.count_reference}/{r.n_reference}" for r in pts]
+    count_head, diff_head = difference_headers(diffs, store)
+    # two-line headers: "FOLFOX-HAIC n/N" over "vs Sorafenib n/N", "Difference, % points" over "(95% CI)"
+    first, _, second = count_head.partition(" vs ")
+    count_lines = [first, f"vs {second}"] if second else [first]
+    diff_lines = diff_head.replace(" (", "\n(", 1).split("\n")
+    width = lambda texts, bold=False: max(text_px(html.unescape(x), fs(13), bold) for x in texts)  # noqa: E731
+    count_col = max(width(counts + ["0/00 vs 0/00"]), width(count_lines, True)) + fs(16)
+    diff_texts = [f"{r.difference:+.1f} ({r.ci_low:+.1f} to {r.ci_high:+.1f})"
+                  + (f" {CONFLICT_MARK}" if r.conflicts else "") for r in pts]
+    for r, c, d in zip(pts, counts, diff_texts):
+        fig.add_annotation(xref="paper", x=1.0, xanchor="left", yref="y", y=r.row_key, showarrow=False,
+                           align="left", text=c, font=dict(size=fs(13)), xshift=fs(8))
+        fig.add_annotation(xref="paper", x=1.0, xanchor="left", yref="y", y=r.row_key, showarrow=False,
+                           align="left", text=d, font=dict(size=fs(13)), xshift=fs(8) + count_col)
+    # the headers sit one line above the "more with ..." labels, which may run on past the plot's right edge
+    lift = round(fs(13) * 1.3) + fs(4)
     fig.add_annotation(xref="paper", x=1.0, xanchor="left", yref="paper", y=1, yanchor="bottom", showarrow=False,
-                       align="left", font=dict(size=13),
-                       text=f"<b>n/N vs n/N   difference (95% CI)</b>")
+                       align="left", font=dict(size=fs(13)), xshift=fs(8), yshift=lift,
+                       text="<br>".join(f"<b>{x}</b>" for x in count_lines))
+    fig.add_annotation(xref="paper", x=1.0, xanchor="left", yref="paper", y=1, yanchor="bottom", showarrow=False,
+                       align="left", font=dict(size=fs(13)), xshift=fs(8) + count_col, yshift=lift,
+                       text="<br>".join(f"<b>{x}</b>" for x in diff_lines))
+    right = int(fs(8) + count_col + max(width(diff_texts + ["+00.0 (+00.0 to +00.0)"]), width(diff_lines, True))
+                + fs(12))
     fig.add_vline(x=0, line=dict(color="#555555", width=1.5, dash="dash"))
-    height = 170 + ROW_HEIGHT * max(len(rows), 1)
+    height = round(170 * sc) + round(ROW_HEIGHT * sc) * max(len(rows), 1)
     band = BANDS.get(diffs.band, diffs.band).split(" (")[0].lower()
     fig.update_layout(
-        title=dict(text=title, font=dict(size=18), x=0, xanchor="left") if title else None,
-        font=FONT, height=height, margin=dict(l=10, r=330, t=90 if title else 50, b=90),
-        plot_bgcolor="white", paper_bgcolor="white", hoverlabel=dict(font=dict(size=13), align="left",
+        title=dict(text=title, font=dict(size=fs(18)), x=0, xanchor="left") if title else None,
+        font={**FONT, "size": fs(14)}, height=height,
+        margin=dict(l=10, r=right, t=lift + fs(44) + (fs(30) if title else 0), b=round(90 * sc)),
+        plot_bgcolor="white", paper_bgcolor="white", hoverlabel=dict(font=dict(size=fs(13)), align="left",
                                                                      bgcolor="white"),
         xaxis=dict(title=dict(text=f"Risk difference in {band}, percentage points: "
                                    f"{_esc(exp_label)} minus {_esc(ref_label)} (reference)",
-                              font=dict(size=14)),
+                              font=dict(size=fs(14))),
                    range=[lo - pad, hi + pad], zeroline=False, gridcolor="#e5e5e5", ticksuffix="",
-                   tickfont=dict(size=13), fixedrange=True),
-        yaxis=dict(autorange="reversed", tickmode="array", tickvals=y, ticktext=y_labels, tickfont=dict(size=14),
+                   tickfont=dict(size=fs(13)), fixedrange=True),
+        yaxis=dict(autorange="reversed", tickmode="array", tickvals=y, ticktext=y_labels, tickfont=dict(size=fs(14)),
                    categoryorder="array", categoryarray=y, ticks="",
                    showgrid=True, gridcolor="#f2f2f2", fixedrange=True, automargin=True),
     )
     fig.add_annotation(xref="x", x=0, xanchor="right", yref="paper", y=1, yanchor="bottom", showarrow=False,
-                       text=f"← more with {_esc(_short(ref_label))} (reference)  ", font=dict(size=13, color="#333"))
+                       text=f"← more with {_esc(_short(ref_label))} (reference)  ",
+                       font=dict(size=fs(13), color="#333"))
     fig.add_annotation(xref="x", x=0, xanchor="left", yref="paper", y=1, yanchor="bottom", showarrow=False,
-                       text=f"  more with {_esc(_short(exp_label))} →", font=dict(size=13, color="#333"))
+                       text=f"  more with {_esc(_short(exp_label))} →", font=dict(size=fs(13), color="#333"))
     return fig
 
 

@@ -1,14 +1,18 @@
 """Adverse events: vocabulary, grade bands, percentages, NR vs zero, differences, figures."""
 from __future__ import annotations
 
-import json
+import html
+import re
 
 import pandas as pd
 import pytest
 import yaml
 
-from components.ae_heatmap import (CONFLICT_MARK, NR_TEXT, ROW_HEIGHT, ae_heatmap, arm_label, cell_text, label_width,
-                                   difference_figure, difference_table, matrix_table)
+from components.ae_heatmap import (COLOURSCALE, CONFLICT_MARK, COUNT_ONLY_FILL, DARK_TEXT, LIGHT_TEXT, NR_BORDER,
+                                   NR_FILL, NR_TEXT, NR_TEXT_COLOUR, ROW_HEIGHT, SCALE_MAX, ae_heatmap, arm_label,
+                                   cell_text, column_label_budget, contrast_ratio, difference_figure,
+                                   difference_headers, difference_table, left_margin, matrix_table, scale_colour,
+                                   text_colour, text_px, wrap_label)
 from components.tables import to_csv_bytes
 from evidence import load_store
 from evidence.ae_matrix import (CATEGORY_LABELS, OVERALL, UNMAPPED, arm_key, build_matrix, cell_numbers,
@@ -27,6 +31,36 @@ def _arms_of(store, prefix: str) -> list[str]:
 
 def _study_of(store, prefix: str) -> str:
     return store.studies[store.studies.source_file.str.startswith(prefix)].study_id.iloc[0]
+
+
+def _trace(fig, name: str):
+    """The heatmap's layer of one cell state, by name (the order of layers is a drawing detail)."""
+    return next(t for t in fig.data if t.name == name)
+
+
+def _percent_cell(fig, row: int, col: int):
+    """(z, text, text colour) of a percentage cell, from whichever of the two percentage layers holds it."""
+    for name in ("reported", "reported, dark"):
+        t = _trace(fig, name)
+        if t.z[row][col] is not None:
+            return t.z[row][col], t.text[row][col], t.textfont.color
+    return None, "", None
+
+
+def _lab(rgb) -> tuple[float, float, float]:
+    """CIE L*a*b* (D65) of an sRGB colour given as (r, g, b) 0-255 or '#rrggbb'."""
+    if isinstance(rgb, str):
+        rgb = tuple(int(rgb.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4))
+    lin = [v / 255 / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in rgb]
+    x = (0.4124 * lin[0] + 0.3576 * lin[1] + 0.1805 * lin[2]) / 0.95047
+    y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    z = (0.0193 * lin[0] + 0.1192 * lin[1] + 0.9505 * lin[2]) / 1.08883
+    f = lambda t: t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116      # noqa: E731
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+
+def _delta_e(a, b) -> float:
+    return sum((p - q) ** 2 for p, q in zip(_lab(a), _lab(b))) ** 0.5
 
 
 # ---------------------------------------------------------------------------
@@ -76,6 +110,22 @@ def test_vocabulary_keeps_combined_and_duplicate_rows_apart():
     # whole-patient summaries are kept apart from the organ systems
     for k in ("total", "any grade 3–4", "serious adverse events"):
         assert terms[k]["category"] == OVERALL
+
+
+def test_harmonised_terms_are_clean_display_labels():
+    """A harmonised term is what the heatmap prints: no internal file id ("004") or curator note."""
+    terms = yaml.safe_load(AE_TERMS_FILE.read_text(encoding="utf-8"))["terms"]
+    for paper_term, entry in terms.items():
+        assert not re.search(r"\b\d{3}\b|'s second row", entry["term"]), (paper_term, entry["term"])
+    assert terms["Vomit"]["term"] == "Vomit (as printed)"
+
+
+def test_vomit_and_vomiting_stay_two_rows_in_the_heatmap(store):
+    arms = _arms_of(store, "004")
+    fig = ae_heatmap(build_matrix(store, arms, "3-4"), store)
+    rows = list(fig.data[0].y)
+    assert "Vomiting" in rows and "Vomit (as printed)" in rows
+    assert not any("004" in label for label in fig.layout.yaxis.ticktext)
 
 
 def test_every_adverse_event_row_of_the_store_maps(store):
@@ -188,7 +238,8 @@ def test_printed_percent_conflict_is_visible_in_the_cell(store):
     assert cell["percent"] == pytest.approx(12.12, abs=0.01)
     fig = ae_heatmap(m, store)
     row = list(fig.data[0].y).index("Liver function damage (unspecified)")
-    assert CONFLICT_MARK in fig.data[0].text[row][0] and "8/66" in fig.data[0].text[row][0]
+    _, text, _ = _percent_cell(fig, row, 0)
+    assert CONFLICT_MARK in text and "8/66" in text
     assert "printed 12.2%" in fig.data[0].customdata[row][0]
     assert liu
 
@@ -201,20 +252,79 @@ def test_not_reported_and_zero_are_different_in_the_figure_data(store):
     huang = _arms_of(store, "001")
     m = build_matrix(store, default_arm_keys(store), "3-4")
     fig = ae_heatmap(m, store)
-    values, nr = fig.data[0], fig.data[1]
+    values, nr, frame = _trace(fig, "reported"), _trace(fig, "not reported"), _trace(fig, "not reported, border")
     y, x = list(values.y), list(values.x)
     sorafenib = next(k for k in huang if k.endswith(":sorafenib"))
     zero = (y.index("Thrombocytopenia"), x.index(sorafenib))              # 0/59 printed
     missing = (y.index("Leukopenia"), x.index(sorafenib))                 # not in 001's table
     assert values.z[zero[0]][zero[1]] == 0 and nr.z[zero[0]][zero[1]] is None
     assert values.text[zero[0]][zero[1]].startswith("0.0%") and "0/59" in values.text[zero[0]][zero[1]]
-    assert values.z[missing[0]][missing[1]] is None and nr.z[missing[0]][missing[1]] == 1
+    assert _percent_cell(fig, *missing)[0] is None and nr.z[missing[0]][missing[1]] == 1
+    assert frame.z[missing[0]][missing[1]] == 1 and frame.z[zero[0]][zero[1]] is None
     assert nr.text[missing[0]][missing[1]] == NR_TEXT and values.text[missing[0]][missing[1]] == ""
     assert "not the same as zero" in nr.customdata[missing[0]][missing[1]]
-    # the NR trace is flat grey and has no colour bar; the values use the fixed cividis scale from 0
-    assert nr.showscale is False and nr.colorscale[0][1] == nr.colorscale[-1][1]
+    # NR: a flat white cell inside a grey frame (the frame layer drawn first, with smaller gaps), grey text,
+    # no colour bar; the values use the fixed scale from 0
+    assert nr.showscale is False and nr.colorscale[0][1] == nr.colorscale[-1][1] == NR_FILL
+    assert frame.colorscale[0][1] == NR_BORDER and fig.data.index(frame) < fig.data.index(nr)
+    assert nr.xgap > frame.xgap and nr.ygap > frame.ygap
+    assert nr.textfont.color == NR_TEXT_COLOUR
     assert values.zmin == 0 and values.zmax in (50, 100)
-    assert "cividis" in json.dumps(values.colorscale).lower() or values.colorscale[0][1].lower() == "#00224e"
+    assert [list(c) for c in values.colorscale] == [list(c) for c in COLOURSCALE]
+
+
+# ---------------------------------------------------------------------------
+# Colour: 0 is the lightest, NR is no data colour, text always readable
+# ---------------------------------------------------------------------------
+
+SAMPLES = [i / 200 for i in range(201)]
+
+
+def test_zero_is_the_lightest_colour_and_lightness_falls_evenly():
+    lightness = [_lab(scale_colour(t * 50, 50))[0] for t in SAMPLES]
+    assert lightness[0] == max(lightness)
+    assert all(a > b for a, b in zip(lightness, lightness[1:]))          # strictly darker as the % rises
+    # perceptually even: the lightness falls by about the same amount over each tenth of the scale
+    steps = [lightness[i] - lightness[i + 20] for i in range(0, 200, 20)]
+    assert max(steps) < 1.6 * min(steps)
+    assert lightness[0] < 95                                               # 0% is tinted, never white
+
+
+def test_not_reported_colour_differs_from_every_data_colour():
+    for t in SAMPLES:
+        colour = scale_colour(t * 100, 100)
+        assert _delta_e(NR_FILL, colour) > 25, (t, colour)
+        assert _delta_e(COUNT_ONLY_FILL, colour) > 20, (t, colour)
+        # no grey in the data scale: every data colour has a visible hue (chroma)
+        _, a, b = _lab(colour)
+        assert (a * a + b * b) ** 0.5 > 8, (t, colour)
+    assert contrast_ratio(NR_FILL, NR_BORDER) >= 3                         # the frame is visible on white
+    assert contrast_ratio(NR_FILL, NR_TEXT_COLOUR) >= 4.5
+
+
+@pytest.mark.parametrize("zmax", sorted(set(SCALE_MAX.values())))
+def test_cell_text_contrasts_with_its_cell_at_every_value(zmax):
+    for t in SAMPLES:
+        value = t * zmax
+        assert contrast_ratio(scale_colour(value, zmax), text_colour(value, zmax)) >= 4.5, value
+    assert text_colour(0, zmax) == DARK_TEXT and text_colour(zmax, zmax) == LIGHT_TEXT
+
+
+def test_cells_are_drawn_with_the_readable_text_colour(store):
+    keys = default_arm_keys(store)
+    for band in ("3-4", "any"):
+        m = build_matrix(store, keys, band)
+        fig = ae_heatmap(m, store)
+        light, dark = _trace(fig, "reported"), _trace(fig, "reported, dark")
+        assert light.textfont.color == DARK_TEXT and dark.textfont.color == LIGHT_TEXT
+        assert light.colorscale == dark.colorscale and light.zmax == dark.zmax == SCALE_MAX[band]
+        assert dark.showscale is False
+        for layer in (light, dark):
+            for row in layer.z:
+                for v in row:
+                    if v is not None:
+                        assert text_colour(v, layer.zmax) == layer.textfont.color, (band, v)
+        assert any(v is not None for row in dark.z for v in row)         # e.g. any grade: 52/55
 
 
 def test_hover_names_the_papers_term_band_and_snippet(store):
@@ -353,12 +463,20 @@ def test_thirty_rows_and_eight_arms_stay_readable():
     assert fig.layout.height > ae_heatmap(build_matrix(store, keys[:2], "3-4", categories=["Skin"]), store).layout.height
     sizes = _font_sizes(fig.to_plotly_json(), [])
     assert sizes and min(sizes) >= 12
-    # column labels wrap into short lines (8 columns share ~900 px at 1600 px wide): none overlaps the next
+    # column labels wrap to the column's width on a 1280 px screen with the sidebar open: none overlaps the next
+    size = fig.layout.xaxis.tickfont.size
+    budget = column_label_budget(8, left_margin(list(fig.layout.yaxis.ticktext)))
+    assert budget < fig.layout.width / 8
     for label in fig.layout.xaxis.ticktext:
-        lines = [l.replace("<b>", "").replace("</b>", "").replace("<i>", "").replace("</i>", "")
-                 for l in label.split("<br>")]
-        assert len(lines) <= 8 and max(len(l) for l in lines) <= label_width(8) + 2, label
+        lines = label.split("<br>")
+        assert len(lines) <= 8, label
+        for line in lines:
+            plain = html.unescape(re.sub(r"</?[bi]>", "", line))
+            assert text_px(plain, size, bold="<b>" in line) <= budget + 1, (line, budget)
     assert fig.layout.xaxis.tickangle == 0
+    # the top margin holds the labels, with no blank band above them
+    n_lines = max(len(label.split("<br>")) for label in fig.layout.xaxis.ticktext)
+    assert fig.layout.margin.t <= n_lines * 1.3 * size + 20
 
 
 def test_unmapped_term_is_shown_under_its_own_words_not_dropped(tmp_path):
@@ -425,20 +543,62 @@ def test_a_count_without_denominator_is_its_own_visible_state(store):
     m = build_matrix(store, [key], "3-4")
     fig = ae_heatmap(m, store)
     row = list(fig.data[0].y).index(r.term)
-    values, nr, count_only = fig.data[0], fig.data[1], fig.data[2]
-    assert values.z[row][0] is None and nr.z[row][0] is None and count_only.z[row][0] == 1
+    nr, count_only = _trace(fig, "not reported"), _trace(fig, "count without a denominator")
+    assert _percent_cell(fig, row, 0)[0] is None and nr.z[row][0] is None and count_only.z[row][0] == 1
+    assert count_only.colorscale[0][1] == COUNT_ONLY_FILL
     assert count_only.text[row][0].startswith(f"n={int(r['count'])}")
     assert "no denominator" in count_only.customdata[row][0]
 
 
-def test_bright_cells_get_dark_text_on_the_same_scale(store):
+def test_column_labels_wrap_evenly_and_keep_connectors_with_their_words():
+    # the reviewer saw "Sorafenib / + / TACE-HAIC": a connector never stands on a line alone
+    for budget in (60, 70, 80, 100, 140):
+        for text in ("Sorafenib + TACE-HAIC (FOLFOX)", "ATRA + FOLFOX4", "Hepa-HAIC (HepaSphere DEB-TACE + HAIC-FOLFOX)"):
+            lines = wrap_label(text, budget, 12)
+            assert all(line.strip() not in {"+", "&", "/", "vs"} for line in lines), (text, budget, lines)
+            assert all(text_px(line.rstrip("…"), 12) <= budget + 1 or "-" not in line for line in lines)
+    assert wrap_label("Sorafenib + TACE-HAIC", 80, 12) == ["Sorafenib", "+ TACE-HAIC"]
+    assert wrap_label("FOLFOX-HAIC", 60, 12) == ["FOLFOX-", "HAIC"]          # long names break at a hyphen
+    assert wrap_label("ATRA + FOLFOX4", 200, 12) == ["ATRA + FOLFOX4"]
+    # balanced: two lines of similar length rather than one full line and a stub
+    a, b = wrap_label("Hepatic arterial infusion chemotherapy", 200, 12)
+    assert abs(text_px(a, 12) - text_px(b, 12)) < 0.5 * text_px(a + b, 12)
+
+
+def test_real_column_labels_have_no_stray_connector(store):
+    fig = ae_heatmap(build_matrix(store, default_arm_keys(store), "3-4"), store)
+    for label in fig.layout.xaxis.ticktext:
+        for line in label.split("<br>"):
+            assert re.sub(r"</?[bi]>", "", line).strip() not in {"+", "&amp;", "/"}, label
+
+
+def test_presentation_mode_scales_the_heatmap_up(store):
     m = build_matrix(store, default_arm_keys(store), "3-4")
-    fig = ae_heatmap(m, store)
-    dark, bright = fig.data[0], fig.data[3]
-    assert bright.zmin == dark.zmin and bright.zmax == dark.zmax and bright.colorscale == dark.colorscale
-    assert bright.showscale is False and bright.textfont.color != dark.textfont.color
-    # every reported percentage sits in exactly one of the two layers
-    for i in range(len(dark.z)):
-        for j in range(len(dark.z[i])):
-            assert dark.z[i][j] is None or bright.z[i][j] is None
-    assert any(v is not None for row in bright.z for v in row)     # e.g. 004 HAIC bilirubin 41.7%
+    desk, room = ae_heatmap(m, store), ae_heatmap(m, store, font_size=18)
+    assert room.layout.width > desk.layout.width and room.layout.height > desk.layout.height
+    assert room.layout.font.size == 18 and desk.layout.font.size == 14
+    assert min(_font_sizes(room.to_plotly_json(), [])) >= 16
+    assert min(_font_sizes(desk.to_plotly_json(), [])) >= 12
+    assert _trace(room, "reported").textfont.size > _trace(desk, "reported").textfont.size
+    # wider per column than on the desk, and wider than half the default content width in total
+    assert (room.layout.width - desk.layout.width) / len(m.columns) > 30
+    d = study_differences(store, _study_of(store, "001"), "3-4")
+    small, big = difference_figure(d, store), difference_figure(d, store, font_size=18)
+    assert min(_font_sizes(big.to_plotly_json(), [])) >= 16 and big.layout.height > small.layout.height
+
+
+def test_difference_headers_name_the_arm_order(store):
+    for study, (exp, ref) in two_arm_comparisons(store).items():
+        d = study_differences(store, study, "3-4")
+        count_head, diff_head = difference_headers(d, store)
+        first, _, second = count_head.partition(" n/N vs ")
+        assert store.arm_label(study, exp).startswith(html.unescape(first)), count_head
+        assert store.arm_label(study, ref).startswith(html.unescape(second).removesuffix(" n/N")), count_head
+        assert "95% CI" in diff_head
+    d = study_differences(store, _study_of(store, "001"), "3-4")
+    assert difference_headers(d, store)[0] == "FOLFOX-HAIC n/N vs Sorafenib n/N"
+    fig = difference_figure(d, store)
+    texts = [a.text for a in fig.layout.annotations]
+    assert "<b>FOLFOX-HAIC n/N</b><br><b>vs Sorafenib n/N</b>" in texts
+    assert not any(t.startswith("<b>n/N vs n/N") for t in texts)
+    assert "95% CI" in " ".join(texts) and "not adjusted" in fig.data[0].customdata[0]

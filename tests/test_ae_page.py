@@ -122,3 +122,78 @@ def test_no_arm_chosen_says_so():
     arms.set_value([]).run()
     assert not at.exception
     assert "Choose at least one arm" in _notices(at)
+
+
+def _walk(node):
+    """Every element of the page in the order it is drawn (AppTest keeps the layout tree)."""
+    for child in node.children.values() if hasattr(node, "children") else []:
+        yield child
+        yield from _walk(child)
+
+
+def _figures(at) -> list[dict]:
+    """The plotly figures as sent to the browser (AppTest shows them as unknown elements)."""
+    import json
+    return [json.loads(e.proto.spec) for e in _walk(at.main)
+            if type(e).__name__ == "UnknownElement" and type(e.proto).__name__ == "PlotlyChart"]
+
+
+def _order(at) -> list[str]:
+    out = []
+    for e in _walk(at.main):
+        kind = type(e).__name__
+        if kind == "UnknownElement" and type(e.proto).__name__ == "PlotlyChart":
+            out.append("chart")
+        elif kind in ("Toggle", "Multiselect", "Radio", "Selectbox", "Expander", "Subheader"):
+            out.append(f"{kind}:{e.label if hasattr(e, 'label') else e.value}")
+    return out
+
+
+def test_caveat_names_the_study_not_its_file_number():
+    at = app().switch_page(PAGE).run()
+    caveat = next(w.value for w in at.warning if "not a randomised comparison" in w.value)
+    assert "Huang 2022 lists only events in ≥10% of patients" in caveat
+    assert "001" not in caveat
+
+
+def test_presentation_toggle_and_link_sit_between_the_controls_and_the_heatmap():
+    at = app().switch_page(PAGE).run()
+    assert not at.exception
+    order = _order(at)
+    toggle, link = order.index("Toggle:Presentation mode"), order.index("Expander:Link to this view")
+    assert order.index("Multiselect:Organ systems") < toggle < link < order.index("chart")
+    # the difference study's box is drawn below the heatmap, yet written to the link
+    assert order.index("chart") < order.index("Selectbox:Study")
+    at2 = app()
+    at2.query_params["compare"] = "sun2022"
+    at2.switch_page(PAGE).run()
+    assert next(s for s in at2.selectbox if s.label == "Study").value == "sun2022"
+    next(r for r in at2.radio if r.label == "Grade band").set_value("any").run()
+    assert at2.query_params["compare"] in ("sun2022", ["sun2022"])       # kept in the link after a change
+
+
+def test_difference_view_says_its_intervals_are_not_adjusted_for_many_events():
+    at = app().switch_page(PAGE).run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "not adjusted for testing many events" in captions
+
+
+def test_presentation_link_scales_the_figures_and_folds_the_controls(store):
+    at = app()
+    at.query_params["present"] = "1"
+    at.query_params["grade"] = "any"
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert next(t for t in at.toggle if t.label == "Presentation mode").value is True
+    heat, diff = _figures(at)
+    assert heat["layout"]["font"]["size"] == 18 and diff["layout"]["font"]["size"] == 18
+    assert all(t["textfont"]["size"] >= 16 for t in heat["data"] if "textfont" in t)
+    order = _order(at)
+    assert any(o.startswith("Expander:View: Any grade") for o in order)
+    # the controls are still there (folded), with the link's values
+    grade, arms, _ = _widgets(at)
+    assert grade.value == "any" and arms.value == default_arm_keys(store)
+    # and the desk view is smaller
+    desk = app().switch_page(PAGE).run()
+    assert _figures(desk)[0]["layout"]["font"]["size"] == 14
+    assert _figures(desk)[0]["layout"]["width"] < heat["layout"]["width"]

@@ -40,7 +40,39 @@ def test_adverse_event_link_draws_heatmap_and_difference(browser, app_url, width
     sizes = page.locator(".js-plotly-plot").nth(0).locator("text").evaluate_all(
         "els => els.map(e => parseFloat(getComputedStyle(e).fontSize)).filter(s => s > 0)")
     assert min(sizes) >= 12
+    # as on every page: the presentation toggle and the link come before the figure
+    plot_top = page.locator(".js-plotly-plot").nth(0).bounding_box()["y"]
+    assert page.locator('[data-testid="stCheckbox"]').filter(has_text="Presentation mode").bounding_box()["y"] < plot_top
+    assert page.get_by_text("Link to this view").bounding_box()["y"] < plot_top
     screenshot(page, f"adverse_events_{width}_{len(ticks)}_arms")
+    context.close()
+
+
+def _no_overlap(ticks):
+    ticks = sorted(ticks, key=lambda b: b["x"])
+    for left, right in zip(ticks, ticks[1:]):
+        assert left["x"] + left["w"] <= right["x"] + 1, (left["t"], right["t"])
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (1600, 1000)])
+def test_presentation_mode_makes_the_heatmap_the_biggest_thing(browser, app_url, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(app_url + "/adverse-events?present=1")
+    wait_for_app(page)
+    page.wait_for_selector(".js-plotly-plot .xtick", timeout=30000)
+    assert not error_texts(page)
+    heat = page.locator(".js-plotly-plot").nth(0)
+    box = heat.bounding_box()
+    content = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
+    assert box["width"] >= 0.9 * (content["width"] - 200)          # the content width, less its padding
+    # the heatmap starts within the first screen: the controls are folded under a one-line summary
+    assert box["y"] < 0.75 * height
+    sizes = heat.locator("text").evaluate_all(
+        "els => els.map(e => parseFloat(getComputedStyle(e).fontSize)).filter(s => s > 0)")
+    assert min(sizes) >= 16
+    _no_overlap(_boxes(page, 0, ".xtick text"))
+    screenshot(page, f"adverse_events_present_{width}")
     context.close()
 
 
