@@ -37,7 +37,8 @@ class CurveView:
     stats: object                   # evidence.survival_stats.CurveStats
     at_risk: Sequence[int] = ()     # at the figure's at-risk times
     anchors: Sequence = ()          # evidence.survival_inputs.Anchor
-    short_name: str = ""            # row label of the number-at-risk table
+    short_name: str = ""            # row label of the number-at-risk table (wrapped, never cut)
+    qualifier: str = ""             # "TTP", "matched cohort": said in the legend, not added to the name
     dash: str = "solid"
     conflicts: Sequence[str] = field(default_factory=tuple)
 
@@ -67,25 +68,100 @@ def _steps(times, values, end):
     return xs, ys
 
 
+# What the marks on the curves mean (a legend of their own, inside the plot's top right)
+MARKER_KEY_NAMES = {
+    "median": "Reported median",
+    "rate": "Reported landmark rate",
+    "unused": "Reported rate contradicting the median (not used)",
+    "reconstructed_median": "Reconstructed median",
+}
+_KEY_GREY = "#555555"
+_CROSS_RED = "#B00020"
+
+
+def _risk_label_lines(name: str, width: int) -> list[str]:
+    """A number-at-risk row label on as many lines as it needs, never cut: on one line
+    when it fits, else the arm (wrapped) and then the study on a line of its own."""
+    name = str(name)
+    if len(name) <= width:
+        return [name]
+    lines: list[str] = []
+    for part in [p for p in name.split(" · ") if p] or [name]:
+        lines += textwrap.wrap(part, width) or [part]
+    return lines
+
+
+def _legend_basis_lines(c: "CurveView", width: int = 72) -> list[str]:
+    """The legend's second line(s): endpoint or cohort where it matters, and what the curve was rebuilt from."""
+    text = (f"{c.qualifier} · " if c.qualifier else "") + f"rebuilt from {c.basis}"
+    return textwrap.wrap(text, width) or [text]
+
+
+def _marker_key(fig: go.Figure, kinds: set, size: int) -> None:
+    """Legend-only traces that say what the dots, diamonds, crosses and dotted lines are."""
+    entries = [
+        ("median", dict(symbol="diamond", size=size, color=_KEY_GREY, line=dict(color="white", width=1.5))),
+        ("rate", dict(symbol="circle", size=size, color=_KEY_GREY, line=dict(color="white", width=1.5))),
+        ("unused", dict(symbol="x-thin-open", size=size + 2, color=_CROSS_RED, line=dict(color=_CROSS_RED, width=3))),
+    ]
+    for kind, marker in entries:
+        if kind in kinds:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", marker=marker,
+                                     name=MARKER_KEY_NAMES[kind], legend="legend2", showlegend=True,
+                                     hoverinfo="skip"), 1, 1)
+    if "reconstructed_median" in kinds:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=_KEY_GREY, width=1.5, dash="dot"),
+                                 name=MARKER_KEY_NAMES["reconstructed_median"], legend="legend2", showlegend=True,
+                                 hoverinfo="skip"), 1, 1)
+
+
 def survival_figure(curves: Sequence[CurveView], at_risk_times: Sequence[float], *, title: str,
                     show_bands: bool = False, x_max: float | None = None, caveat: str = RECONSTRUCTED_NOTE,
-                    y_label: str = "Survival (%)") -> go.Figure:
-    """Overlaid reconstructed KM curves with anchors, medians and a number-at-risk table."""
+                    y_label: str = "Survival (%)", font_size: int = 14) -> go.Figure:
+    """Overlaid reconstructed KM curves with anchors, medians and a number-at-risk table.
+
+    font_size: the base size of the figure's type (14 on a laptop; 18 in
+    presentation mode, components.view_chrome.figure_font_size); every font,
+    margin and row of the figure scales with it. The caveat is the title's
+    subtitle, so it travels with an exported image and never sits on an edge.
+    """
+    k = max(font_size, 8) / 14.0
+
+    def fs(x: float) -> int:
+        return int(round(x * k))
+
     n = max(len(curves), 1)
-    table_h = 34 * n + 40
-    plot_h = 520
-    legend_h = 40 * n + 10       # room for one two-line legend entry per curve above the plot
-    height = plot_h + table_h + legend_h + 170
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.09,
+    table_font = fs(TABLE_FONT)
+    # number-at-risk row labels: wrapped, never cut; the left margin fits the longest line
+    # (fewer characters a line with larger type, so the plot keeps its width on a projector)
+    label_lines = [_risk_label_lines(c.short_name or c.name, max(20, int(32 / k))) for c in curves]
+    most_lines = max([len(x) for x in label_lines] + [1])
+    longest = max([len(line) for x in label_lines for line in x] + [12])
+    margin_l = max(int(0.56 * table_font * longest) + fs(14) + 24, fs(120))
+    row_h = max(fs(34), int(most_lines * table_font * 1.3) + fs(12))
+    table_h = row_h * n + fs(16)
+    plot_h = int(520 * (1 + 0.5 * (k - 1)))
+    gap = fs(56)                  # between the plot and the table: the "Number at risk" heading
+    # the legend stacks one entry per curve above the plot: its name, then what it was rebuilt
+    # from, wrapped so that it is never cut; the top margin is the sum of their lines
+    basis_lines = [_legend_basis_lines(c) for c in curves]
+    legend_h = sum((1 + len(b)) * fs(18) + fs(6) for b in basis_lines) + fs(12)
+    title_h = fs(78)              # title and its caveat subtitle
+    margin_t = title_h + legend_h
+    margin_b = fs(76)
+    height = margin_t + plot_h + gap + table_h + margin_b
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=gap / (plot_h + gap + table_h),
                         row_heights=[plot_h / (plot_h + table_h), table_h / (plot_h + table_h)])
     if x_max is None:
         x_max = max([c.stats.last_time for c in curves] + [1.0])
+    kinds: set = set()
     for i, c in enumerate(curves):
         color = PALETTE[i % len(PALETTE)]
         km = c.stats.km
         group = c.key
         name = _esc(c.name)
-        legend = f"<b>{name}</b><br><span style='font-size:13px'>rebuilt from {_esc(c.basis)}</span>"
+        legend = f"<b>{name}</b>" + "".join(f"<br><span style='font-size:{fs(13)}px'>{_esc(line)}</span>"
+                                            for line in basis_lines[i])
         if show_bands:
             xs, hi = _steps(list(km.time), list(100 * km.upper), c.stats.last_time)
             _, lo = _steps(list(km.time), list(100 * km.lower), c.stats.last_time)
@@ -99,11 +175,13 @@ def survival_figure(curves: Sequence[CurveView], at_risk_times: Sequence[float],
             hovertemplate="%{customdata}<br>%{y:.1f}% at %{x:.1f} months<extra></extra>"), 1, 1)
         if math.isfinite(c.stats.median):
             m = c.stats.median
+            kinds.add("reconstructed_median")
             fig.add_trace(go.Scatter(x=[0, m, m], y=[50, 50, 0], mode="lines", showlegend=False,
                                      legendgroup=group, line=dict(color=color, width=1.5, dash="dot"),
                                      hovertemplate=f"{name}: reconstructed median {m:.1f} months<extra></extra>"),
                           1, 1)
         for a in c.anchors:
+            kinds.add(a.kind if a.used else "unused")
             symbol = ("diamond" if a.kind == "median" else "circle") if a.used else "x-thin-open"
             hover = [f"<b>{name}</b>", f"Reported: {_esc(a.text)}"]
             if not a.used:
@@ -113,47 +191,54 @@ def survival_figure(curves: Sequence[CurveView], at_risk_times: Sequence[float],
             hover += [f"<i>{_esc(a.location)}</i>", _wrap(f"“{a.snippet}”")]
             fig.add_trace(go.Scatter(
                 x=[a.time], y=[100 * a.survival], mode="markers", showlegend=False, legendgroup=group,
-                marker=dict(symbol=symbol, size=13 if a.used else 15, color=color if a.used else "#B00020",
-                            line=dict(color="white" if a.used else "#B00020", width=1.5 if a.used else 3)),
+                marker=dict(symbol=symbol, size=fs(13) if a.used else fs(15),
+                            color=color if a.used else _CROSS_RED,
+                            line=dict(color="white" if a.used else _CROSS_RED, width=1.5 if a.used else 3)),
                 hovertemplate="<br>".join(hover) + "<extra></extra>"), 1, 1)
         # number at risk: one row per curve, the first curve on top
         fig.add_trace(go.Scatter(
             x=list(at_risk_times)[:len(c.at_risk)], y=[-i] * len(c.at_risk), mode="text",
-            text=[str(v) for v in c.at_risk], textfont=dict(size=TABLE_FONT, color=color), showlegend=False,
+            text=[str(v) for v in c.at_risk], textfont=dict(size=table_font, color=color), showlegend=False,
             legendgroup=group, hovertemplate=f"{name}: %{{text}} at risk at %{{x:g}} months<extra></extra>"), 2, 1)
+    _marker_key(fig, kinds, fs(12))
     ticks = [t for t in at_risk_times if t <= x_max + 1e-9]
-    fig.update_xaxes(range=[-0.02 * x_max, x_max * 1.03], tickvals=ticks, tickfont=dict(size=14),
+    fig.update_xaxes(range=[-0.02 * x_max, x_max * 1.03], tickvals=ticks, tickfont=dict(size=fs(14)),
                      showgrid=True, gridcolor="#E5E5E5", zeroline=False, row=1, col=1)
     fig.update_xaxes(range=[-0.02 * x_max, x_max * 1.03], tickvals=ticks, showticklabels=True,
-                     tickfont=dict(size=14), title=dict(text="Months since start of treatment", font=dict(size=15)),
+                     tickfont=dict(size=fs(14)),
+                     title=dict(text="Months since start of treatment", font=dict(size=fs(15))),
                      showgrid=False, zeroline=False, row=2, col=1)
-    fig.update_yaxes(range=[-2, 103], tickvals=[0, 20, 40, 60, 80, 100], tickfont=dict(size=14),
-                     title=dict(text=y_label, font=dict(size=15)), gridcolor="#E5E5E5", zeroline=False, row=1, col=1)
-    names = [c.short_name or c.name for c in curves]
+    fig.update_yaxes(range=[-2, 103], tickvals=[0, 20, 40, 60, 80, 100], tickfont=dict(size=fs(14)),
+                     title=dict(text=y_label, font=dict(size=fs(15))), gridcolor="#E5E5E5", zeroline=False,
+                     row=1, col=1)
     fig.update_yaxes(range=[-(n - 0.5), 0.6], tickvals=[-i for i in range(len(curves))],
-                     ticktext=[f"<span style='color:{PALETTE[i % len(PALETTE)]}'>{_esc(_short(nm))}</span>"
-                               for i, nm in enumerate(names)],
-                     tickfont=dict(size=TABLE_FONT), showgrid=False, zeroline=False, row=2, col=1)
+                     ticktext=[f"<span style='color:{PALETTE[i % len(PALETTE)]}'>"
+                               + "<br>".join(_esc(line) for line in lines) + "</span>"
+                               for i, lines in enumerate(label_lines)],
+                     tickfont=dict(size=table_font), ticks="outside", ticklen=fs(12), tickcolor="rgba(0,0,0,0)",
+                     showgrid=False, zeroline=False,
+                     row=2, col=1)
     fig.add_annotation(text="<b>Number at risk</b> (pseudo-data)", xref="paper", yref="y2 domain", x=0, y=1.0,
-                       xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=14))
-    fig.add_annotation(text=caveat, xref="paper", yref="paper", x=0, y=-0.02, yshift=-70, xanchor="left",
-                       yanchor="top", showarrow=False, font=dict(size=13, color="#555555"))
+                       xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=fs(14)))
     fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", yref="container", y=1, yanchor="top", pad=dict(t=14, l=8),
-                   font=dict(size=19)),
-        font=FONT, height=height, margin=dict(l=230, r=30, t=60 + legend_h, b=100), plot_bgcolor="white",
-        paper_bgcolor="white",
+        title=dict(text=title, x=0, xanchor="left", yref="container", y=1, yanchor="top", pad=dict(t=fs(14), l=8),
+                   font=dict(size=fs(19)),
+                   subtitle=dict(text=_esc(caveat), font=dict(size=fs(13), color="#555555")) if caveat else None),
+        font={**FONT, "size": fs(FONT["size"])}, height=height,
+        margin=dict(l=margin_l, r=30, t=margin_t, b=margin_b), plot_bgcolor="white", paper_bgcolor="white",
         # above the plot, not beside it: long "rebuilt from" labels would squeeze the curves
-        legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom", font=dict(size=14),
-                    entrywidth=470, entrywidthmode="pixels", tracegroupgap=4,
+        # above the plot (a legend beside it would squeeze the curves), one entry under the other;
+        # paper-referenced: a container-referenced legend makes plotly reserve its width as margin
+        legend=dict(orientation="v", x=0, xanchor="left", y=1, yanchor="bottom", yref="paper",
+                    font=dict(size=fs(14)), tracegroupgap=fs(6), valign="top",
                     itemclick="toggle", itemdoubleclick="toggleothers"),
-        hoverlabel=dict(bgcolor="white", font=dict(size=13), align="left"),
+        # what the marks mean: top right inside the plot, where KM curves seldom are
+        legend2=dict(orientation="v", x=1, xanchor="right", y=1, yanchor="top", font=dict(size=fs(12)),
+                     bgcolor="rgba(255,255,255,0.88)", bordercolor="#CCCCCC", borderwidth=1,
+                     itemclick=False, itemdoubleclick=False),
+        hoverlabel=dict(bgcolor="white", font=dict(size=fs(13)), align="left"),
     )
     return fig
-
-
-def _short(name: str, width: int = 30) -> str:
-    return name if len(name) <= width else name[:width - 1] + "…"
 
 
 def empty_figure(message: str) -> go.Figure:
@@ -204,12 +289,14 @@ def median_rmst_table(rows: Sequence[dict], tau: float | None) -> pd.DataFrame:
         rm = ""
         if r.get("rmst") is not None:
             rm = f"{r['rmst']:.1f} ± {r['rmst_se']:.1f}"
+        # the numbers first, the long text last: visible without scrolling sideways
         out.append({
-            "Arm": r["name"], "Study": r["study"], "Endpoint": r["endpoint"], "Patients": r["n"],
-            "Rebuilt from": r["basis"],
-            "Reported median, months": _num(r.get("reported_median"), "{:g}"),
+            "Arm": r["name"],
             "Reconstructed median, months (95% CI)": _num(st.median) + ci,
             rmst_col + " (± SE), months": rm,
+            "Reported median, months": _num(r.get("reported_median"), "{:g}"),
+            "Patients": r["n"], "Endpoint": r["endpoint"], "Study": r["study"],
+            "Rebuilt from": r["basis"],
         })
     return pd.DataFrame(out)
 
@@ -249,3 +336,36 @@ def fidelity_table(fid: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
                     "Check": check, "Note": r.get("note") or "", "Where": r.get("location") or "",
                     "Source sentence": r.get("snippet") or ""})
     return pd.DataFrame(out, columns=cols)
+
+
+def hr_gap_warnings(fid: pd.DataFrame, names: dict[str, str]) -> list[str]:
+    """One short sentence per hazard ratio the rebuilt curves do not give back (gap above 0.1).
+
+    Shown right under the chart: the visual gap between two curves is what a
+    tumor board reads, and here it does not match the paper's own estimate.
+    """
+    if fid is None or fid.empty:
+        return []
+    out = []
+    for r in fid[(fid.quantity == "hazard ratio") & fid.flag.astype(bool)].to_dict("records"):
+        exp = names.get(r["key"], r["key"])
+        ref = names.get(r["reference_key"], r["reference_key"])
+        rep, rec = float(r["reported"]), float(r["reconstructed"])
+        if (rep - 1) * (rec - 1) < 0:
+            reading = "point in the other direction from the paper's"
+        elif abs(math.log(rec)) > abs(math.log(rep)):
+            reading = "look further apart than the paper's result"
+        else:
+            reading = "look closer together than the paper's result"
+        out.append(f"**Hazard ratio not reproduced: {_md(exp)} vs {_md(ref)}.** The paper reports "
+                   f"HR {rep:.2f}; the rebuilt curves give {rec:.2f} (off by {abs(rec - rep):.2f}, more than 0.1): "
+                   f"these two curves {reading}. Rely on the reported HR (fidelity table below).")
+    return out
+
+
+def _md(text) -> str:
+    """Names are text, not markdown: neutralise the characters st.markdown would act on."""
+    out = str(text)
+    for ch in "\\*_`[]<>#|~$":
+        out = out.replace(ch, "\\" + ch)
+    return out

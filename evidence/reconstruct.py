@@ -481,7 +481,8 @@ class _Censoring:
 
 
 def _walk(curve: PiecewiseExponential, n: int, cens: _Censoring, t_end: float,
-          medians: Sequence[tuple[float, float]], landmarks: Sequence[tuple[float, float]]):
+          medians: Sequence[tuple[float, float]], landmarks: Sequence[tuple[float, float]],
+          keep_last: bool = False):
     """Pseudo-patients whose Kaplan-Meier curve follows the target survival.
 
     Deterministic: each event is placed where the target curve crosses the
@@ -490,6 +491,13 @@ def _walk(curve: PiecewiseExponential, n: int, cens: _Censoring, t_end: float,
     median, and the step that crosses a landmark rate is put before or after
     the landmark time, whichever leaves the KM closer to the reported rate.
     Censorings come from the censoring hazard applied to the current risk set.
+
+    keep_last: the last patient standing is never given an event: he is
+    censored (at his censoring time within the follow-up, or where his event
+    would have been when no follow-up is known). A Kaplan-Meier curve reaches
+    0% only when its last patient has an event, which says "nobody is left
+    alive (or progression-free)": that may be drawn only when the paper's
+    numbers say so (every patient had the event, or a reported 0% rate).
     """
     t, K, r = 0.0, 1.0, n
     mass = 0.0          # expected censorings so far (integral of risk set x censoring hazard)
@@ -540,6 +548,12 @@ def _walk(curve: PiecewiseExponential, n: int, cens: _Censoring, t_end: float,
             events.append(0)
             r -= 1
             continue
+        if keep_last and r == 1:
+            # the longest-followed patient is censored: the curve ends flat at K, not at 0
+            last = te if math.isinf(t_end) else min(tc, t_end)
+            times.append(max(last, t))
+            events.append(0)
+            break
         h_now, h_next = cens.H(t), cens.H(te)
         mass += r * (h_next - h_now) if math.isfinite(h_next) else 0.0
         t = te
@@ -552,13 +566,16 @@ def _walk(curve: PiecewiseExponential, n: int, cens: _Censoring, t_end: float,
     return np.array(times, dtype=float), np.array(events, dtype=int)
 
 
-def _fix_event_count(times: np.ndarray, events: np.ndarray, target: int, after: float = 0.0) -> np.ndarray:
+def _fix_event_count(times: np.ndarray, events: np.ndarray, target: int, after: float = 0.0,
+                     keep_last: bool = False) -> np.ndarray:
     """Make the number of events exact when no censoring pace hits it (whole-number jumps).
 
     Patients are switched between event and censored after the last reported
     anchor only (the printed numbers stay intact), and those with the largest
     risk set first: switching one patient among 150 at risk moves the curve by
     less than a point, switching the last patient standing would drop it to 0.
+    keep_last: the longest-followed patient is never switched to an event (a
+    curve at 0% says nobody is left; see _walk).
     """
     events = events.copy()
     diff = int(events.sum()) - target
@@ -568,9 +585,11 @@ def _fix_event_count(times: np.ndarray, events: np.ndarray, target: int, after: 
     at_risk = np.empty(len(times), dtype=int)
     at_risk[order] = len(times) - np.arange(len(times))
     want = 1 if diff > 0 else 0             # switch events to censored, or the reverse
-    cands = [i for i in order if events[i] == want and times[i] > after]
+    last = int(order[-1]) if len(order) else -1
+    allowed = [i for i in order if events[i] == want and not (keep_last and want == 0 and i == last)]
+    cands = [i for i in allowed if times[i] > after]
     if len(cands) < abs(diff):
-        cands = [i for i in order if events[i] == want]
+        cands = allowed
     cands.sort(key=lambda i: (-at_risk[i], times[i]))
     for i in cands[:abs(diff)]:
         events[i] = 1 - want
@@ -603,6 +622,10 @@ class _SummaryArm:
         self.medians = [(t, s) for t, s in pts if s == 0.5]
         self.landmarks = [(t, s) for t, s in pts if s != 0.5]
         self.last_anchor = float(self.curve.kt[-1])
+        # The curve may reach 0% only where the paper says nobody was left: a
+        # reported 0% rate, or (set by the caller) as many events as patients.
+        # Otherwise the longest-followed pseudo-patient is censored.
+        self.keep_last = not any(s <= 0 for _, s in pts)
         for name, v in (("max_followup", max_followup), ("min_followup", min_followup)):
             if v is not None:
                 try:
@@ -625,8 +648,10 @@ class _SummaryArm:
         """Censoring from the follow-up alone (no event count to match)."""
         if self.b is None:
             # no follow-up reported: nothing is extrapolated beyond the last anchor
-            return _walk(self.curve, self.n, _Censoring(None, None), self.last_anchor, self.medians, self.landmarks)
-        return _walk(self.curve, self.n, _Censoring(self.a, self.b), self.b, self.medians, self.landmarks)
+            return _walk(self.curve, self.n, _Censoring(None, None), self.last_anchor, self.medians, self.landmarks,
+                         self.keep_last)
+        return _walk(self.curve, self.n, _Censoring(self.a, self.b), self.b, self.medians, self.landmarks,
+                     self.keep_last)
 
     def paced(self, x: float):
         """Censoring at pace x; the number of events increases with x.
@@ -644,10 +669,10 @@ class _SummaryArm:
                 cens = _Censoring(start, self.b)
             else:
                 cens = _Censoring(self.a, self.b, loss=(math.exp(-x) - 1.0) / self.b)
-            return _walk(self.curve, self.n, cens, self.b, self.medians, self.landmarks)
+            return _walk(self.curve, self.n, cens, self.b, self.medians, self.landmarks, self.keep_last)
         theta = math.exp(x)
         return _walk(self.curve, self.n, _Censoring(0.0, 2.0 * self.last_anchor * theta), math.inf,
-                     self.medians, self.landmarks)
+                     self.medians, self.landmarks, self.keep_last)
 
     @property
     def pace_range(self) -> tuple[float, float]:
@@ -697,14 +722,20 @@ def from_summary(n: int, anchors, events: int | None = None, max_followup: float
     spread evenly between min_followup and max_followup (or, without a
     follow-up, at the last anchor: nothing is extrapolated beyond what was
     reported). Deterministic: no random draws.
+
+    The curve reaches 0 only when events == n or an anchor is 0%: otherwise
+    the longest-followed pseudo-patient is censored, so the Kaplan-Meier curve
+    ends flat at its last value instead of reading "nobody left".
     """
     arm = _SummaryArm(n, anchors, max_followup, min_followup)
     if events is None:
         return _ipd(*arm.administrative())
     events = _whole(events, "events", 0, arm.n)
+    if events == arm.n:
+        arm.keep_last = False           # everybody had the event: the curve does reach 0
     times, ev = _calibrate([arm], events)[0]
     if int(ev.sum()) != events:
-        ev = _fix_event_count(times, ev, events, after=arm.last_anchor)
+        ev = _fix_event_count(times, ev, events, after=arm.last_anchor, keep_last=arm.keep_last)
     return _ipd(times, ev)
 
 
@@ -719,6 +750,9 @@ def split_events(arms: Sequence[tuple[int, Sequence]], total_events: int, max_fo
     """
     models = [_SummaryArm(n, anchors, max_followup, min_followup) for n, anchors in arms]
     total_events = _whole(total_events, "total events", 0, sum(m.n for m in models))
+    if total_events == sum(m.n for m in models):
+        for m in models:
+            m.keep_last = False
     runs = _calibrate(models, total_events)
     counts = [int(r[1].sum()) for r in runs]
     # whole-number steps: settle any remainder on the largest arms

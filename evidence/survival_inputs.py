@@ -84,7 +84,8 @@ class CurveSource:
 
     @property
     def display_name(self) -> str:
-        return f"{self.arm_label} ({self.study_label})"
+        """The one name of this curve on the page: arm chips, legend, tables, warnings."""
+        return f"{self.arm_label} · {self.study_label}"
 
 
 def _study_label(store, study_id: str) -> str:
@@ -473,6 +474,16 @@ def default_keys(available: Iterable[str]) -> list[str]:
     return keys or available[:2]
 
 
+def arm_name(src: CurveSource) -> str:
+    """'Sorafenib + TACE-HAIC (FOLFOX) · Liu 2020': the arm's one name everywhere on the page.
+
+    The arm chips, the legend, the number-at-risk rows and the tables all use
+    it, so a clinician never wonders whether two labels are the same arm (the
+    figure wraps it where room is short rather than cutting it).
+    """
+    return src.display_name
+
+
 def short_arm_label(src: CurveSource) -> str:
-    """'Hepa-HAIC · Liu' for the number-at-risk rows: the arm label up to its first parenthesis."""
-    return f"{src.arm_label.split(' (')[0]} · {src.study_label}"
+    """Kept for callers of the old name: the same as arm_name (one name per arm)."""
+    return arm_name(src)

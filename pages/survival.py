@@ -6,11 +6,11 @@ from components.navigation import ensure_app_navigation
 from components.store_access import get_store, show_store_problems
 from components.tables import to_csv_bytes
 from components.url_state import Choice, Flag, Many, write_view
-from components.view_chrome import PRESENT, figure_exports, open_view, share_bar
+from components.view_chrome import PRESENT, figure_exports, figure_font_size, open_view, share_bar
 from evidence import reconstruct
 from evidence.curve_files import DIGITISED_DIR, CurveFileError, parse_curve_csv, parse_risk_csv
-from evidence.survival_inputs import (FAMILY_NAMES, curve_sources, default_keys, rebuild_args,
-                                      rebuild_from_args, reported_hazard_ratios, short_arm_label)
+from evidence.survival_inputs import (FAMILY_NAMES, arm_name, curve_sources, default_keys, rebuild_args,
+                                      rebuild_from_args, reported_hazard_ratios)
 from evidence import survival_stats as ss
 
 ensure_app_navigation()
@@ -51,7 +51,7 @@ by_family = {fam: _sources(store, id(store), fp, fam) for fam in FAMILY_LABELS}
 names = {}
 for fam_sources in by_family.values():
     for s in fam_sources:
-        names.setdefault(s.key, f"{s.arm_label} · {s.study_label}")
+        names.setdefault(s.key, arm_name(s))     # one name: chips, legend, risk table, tables
 all_keys = list(names)
 SPEC = {
     "endpoint": Choice(list(FAMILY_LABELS), "OS", aliases={"ttp": "PFS", "pfs/ttp": "PFS", "pfs_ttp": "PFS"}),
@@ -61,7 +61,7 @@ SPEC = {
 }
 view = open_view(st, PAGE, SPEC)
 
-c1, c2, c3 = st.columns([2, 6, 1.4])
+c1, c2, c3 = st.columns([2, 6, 1.8])
 family = c1.radio("Endpoint", list(FAMILY_LABELS), key=f"{PAGE}.endpoint", format_func=FAMILY_LABELS.get,
                   help="PFS and TTP are different endpoints: each curve keeps the paper's own endpoint.")
 arms = c2.multiselect("Arms (any study)", all_keys, key=f"{PAGE}.arms", format_func=names.get,
@@ -127,14 +127,15 @@ x_max = max(st_.last_time for st_ in stats.values())
 times = ss.at_risk_times(x_max)
 views = []
 for s in shown:
-    # in the PFS view each curve says which endpoint it is: TTP stays TTP
-    label = short_arm_label(s) + (f" · {s.endpoint}" if family == "PFS" else "")
-    label += " (matched)" if s.population == "matched" else ""
+    # the arm keeps the name of its chip; in the PFS view the legend says which endpoint
+    # each curve is (TTP stays TTP), and a matched cohort says so
+    qualifier = [s.endpoint] if family == "PFS" else []
+    qualifier += ["matched cohort"] if s.population == "matched" else []
     # the risk table stops where the rebuilt curve stops: a blank, not a 0, beyond it
     shown_times = [x for x in times if x <= stats[s.key].last_time + 1e-9]
-    views.append(sv.CurveView(key=s.key, name=label, basis=s.label, stats=stats[s.key],
+    views.append(sv.CurveView(key=s.key, name=names[s.key], basis=s.label, stats=stats[s.key],
                               at_risk=ss.number_at_risk(rebuilt[s.key], shown_times), anchors=s.anchors,
-                              short_name=short_arm_label(s), conflicts=s.conflicts))
+                              short_name=names[s.key], qualifier=" · ".join(qualifier), conflicts=s.conflicts))
 if uploaded is not None:
     up_times = [x for x in times if x <= stats["upload"].last_time + 1e-9]
     views.append(sv.CurveView(key="upload", name=up_label or "Uploaded curve", basis="uploaded digitised curve + "
@@ -146,10 +147,17 @@ if family == "PFS" and endpoints:
     title = f"{' and '.join(endpoints)}: reconstructed Kaplan-Meier curves"
 caveat = sv.CROSS_STUDY_CAVEAT if len(studies_shown) > 1 else sv.RECONSTRUCTED_NOTE
 y_label = {"OS": "Overall survival (%)", "PFS": "Progression-free (%)"}[family]
-fig = sv.survival_figure(views, times, title=title, show_bands=bands, x_max=x_max, caveat=caveat, y_label=y_label)
+present = bool(st.session_state.get(f"{PAGE}.present", view.get("present", False)))
+fig = sv.survival_figure(views, times, title=title, show_bands=bands, x_max=x_max, caveat=caveat, y_label=y_label,
+                         font_size=figure_font_size(present))
 fmt = st.session_state.get(f"{PAGE}.image_format", "png")
 st.plotly_chart(fig, theme=None, key=f"{PAGE}.figure",
                 config=sv.download_config(fmt, f"survival_{family}", int(fig.layout.height)))
+# fidelity first where it changes how the chart reads: a hazard ratio the curves do not give back
+hrs = reported_hazard_ratios(store, shown)
+fid = ss.fidelity(shown, stats, rebuilt, hrs)
+for text in sv.hr_gap_warnings(fid, names):
+    st.warning(text, icon="⚠️")
 st.radio("The camera button (top right of the plot) saves", ["png", "svg"], key=f"{PAGE}.image_format",
          horizontal=True, format_func=lambda f: f"{f.upper()} image")
 if family == "PFS" and len(endpoints) > 1:
@@ -196,8 +204,6 @@ figure_exports(st, fig, name=f"hcc_survival_{family}", key=PAGE, store=store,
 st.subheader("Fidelity: do the rebuilt curves give back the papers' numbers?")
 st.caption("Reported vs reconstructed medians, landmark rates and events, and the Cox hazard ratio of the "
            "pseudo-data against the reported one where both arms of a study are shown (flagged above a 0.1 gap).")
-hrs = reported_hazard_ratios(store, shown)
-fid = ss.fidelity(shown, stats, rebuilt, hrs)
 fid_table = sv.fidelity_table(fid, {s.key: names[s.key] for s in shown})
 st.dataframe(fid_table, hide_index=True, width="stretch", key=f"{PAGE}.fidelity",
              column_config={"Source sentence": st.column_config.TextColumn(width="large"),
@@ -211,6 +217,9 @@ with st.expander("How the curves are rebuilt"):
         "end of follow-up. Pseudo-patients for the arm's n are placed so that their Kaplan-Meier curve follows it; "
         "censoring is paced so that the number of events equals the reported count, or else spread over the "
         "reported follow-up. Without any follow-up the curve stops at the last reported time.\n"
+        "- A curve falls to 0% only where the paper says nobody was left (as many events as patients, or a "
+        "printed 0% rate). Otherwise the longest-followed pseudo-patient is censored and the curve ends flat at "
+        "its last value: an end at 0% would read as \"nobody alive\".\n"
         "- **From a digitised curve** with its number-at-risk table: the Guyot et al. 2012 algorithm, using the total "
         "number of events when reported.\n"
         "- A landmark rate on the wrong side of 50% for the median cannot hold with it: it is shown as a red cross, "

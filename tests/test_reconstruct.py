@@ -185,6 +185,43 @@ def test_from_summary_variants(kwargs):
         assert ipd.time.max() <= kwargs["max_followup"] + 1e-9
 
 
+def _km_end(ipd) -> float:
+    return float(_km(ipd.time, ipd.event).survival_function_.iloc[-1, 0])
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(),
+    dict(max_followup=36.0),
+    dict(max_followup=60.0, min_followup=1.0),
+    dict(events=44),
+    dict(events=44, max_followup=40, min_followup=1),
+    dict(events=54, max_followup=40),               # one survivor: still not 0%
+    dict(events=20, max_followup=30, min_followup=2),
+])
+def test_from_summary_ends_flat_when_not_everybody_had_the_event(kwargs):
+    # 44 deaths of 55: the longest-followed pseudo-patient is censored, the curve
+    # ends flat at the last reconstructed survival and never reads "nobody alive"
+    ipd = from_summary(55, HUANG_FOLFOX, **kwargs)
+    assert _km_end(ipd) > 0
+    assert (ipd[ipd.time == ipd.time.max()].event == 0).any(), "the longest-followed patient is censored"
+    if "events" in kwargs:
+        assert ipd.event.sum() == kwargs["events"]
+
+
+@pytest.mark.parametrize("kwargs", [dict(events=55), dict(events=55, max_followup=40, min_followup=1)])
+def test_from_summary_reaches_zero_only_when_everybody_had_the_event(kwargs):
+    ipd = from_summary(55, HUANG_FOLFOX, **kwargs)
+    assert ipd.event.sum() == 55 and _km_end(ipd) == 0
+
+
+def test_from_summary_reported_zero_rate_is_kept():
+    # the paper prints 0% at 24 months: reaching 0 is what it says
+    anchors = [(1.8, 0.5), (6, 0.185), (12, 0.093), (24, 0.0)]
+    ipd = from_summary(54, anchors, max_followup=55, min_followup=5)
+    assert _km_end(ipd) == 0
+    _check_anchors(ipd, anchors)
+
+
 def test_from_summary_without_followup_stops_at_last_anchor():
     ipd = from_summary(100, [(9.5, 0.5)])
     assert ipd.time.max() == pytest.approx(9.5)
@@ -244,6 +281,35 @@ def test_every_store_arm_reproduces_its_anchors(store, family):
             if not a.used:
                 # a contradiction is reported, not smoothed away
                 assert a.why_unused and any("left out" in n for n in src.notes), src.key
+
+
+@pytest.mark.parametrize("family", ["OS", "PFS"])
+def test_every_store_arm_reaches_zero_only_when_everybody_had_the_event(store, family):
+    """A curve at 0% reads "nobody alive (or progression-free)": only where the paper says so.
+
+    Fewer events than patients, or events not reported: the KM of the pseudo-data
+    ends above 0 (the longest-followed pseudo-patient is censored). As many
+    events as patients, or a reported 0% rate: it may reach 0.
+    """
+    checked = 0
+    for src in (s for s in curve_sources(store, family) if s.reconstructable):
+        ipd = rebuild(src)
+        end = _km_end(ipd)
+        everybody = src.events is not None and src.events == src.n
+        reported_zero = any(s <= 0 for _, s in src.used_anchors) or (
+            src.method == "digitised" and min(s for _, s in src.curve) <= 0)
+        if everybody or reported_zero:
+            continue
+        checked += 1
+        ev = "unknown" if src.events is None else f"{src.events} of {src.n}"
+        assert end > 0, f"{src.key}: events {ev}, yet the curve reaches 0 at {ipd.time.max():.1f} months"
+        longest = ipd[ipd.time == ipd.time.max()]
+        assert (longest.event == 0).any(), f"{src.key}: the longest-followed pseudo-patient must be censored"
+    assert checked, "the store has arms with fewer events than patients"
+    if family == "OS":
+        srcs = {s.key: s for s in curve_sources(store, family)}
+        if "huang2022:sorafenib" in srcs and srcs["huang2022:sorafenib"].events == srcs["huang2022:sorafenib"].n:
+            assert _km_end(rebuild(srcs["huang2022:sorafenib"])) == 0, "59 deaths of 59: the curve does reach 0"
 
 
 def test_store_labels_say_what_curves_are_rebuilt_from(store):

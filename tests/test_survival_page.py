@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from components import survival as sv
 from evidence import survival_stats as ss
-from evidence.survival_inputs import (DEFAULT_KEYS, curve_sources, rebuild, reported_hazard_ratios,
-                                      short_arm_label)
+from components.view_chrome import figure_font_size
+from evidence.survival_inputs import DEFAULT_KEYS, arm_name, curve_sources, rebuild, reported_hazard_ratios
 
 ROOT = Path(__file__).resolve().parent.parent
 CAVEAT = "not randomised against each other"
@@ -109,29 +109,35 @@ def huang(store):
     return shown, rebuilt, stats
 
 
-def _figure(shown, rebuilt, stats, bands=False):
+def _figure(shown, rebuilt, stats, bands=False, **kwargs):
     x_max = max(st.last_time for st in stats.values())
     times = ss.at_risk_times(x_max)
-    views = [sv.CurveView(key=s.key, name=short_arm_label(s), basis=s.label, stats=stats[s.key],
+    views = [sv.CurveView(key=s.key, name=arm_name(s), basis=s.label, stats=stats[s.key],
                           at_risk=ss.number_at_risk(rebuilt[s.key], times), anchors=s.anchors,
-                          short_name=short_arm_label(s)) for s in shown]
-    return sv.survival_figure(views, times, title="Overall survival", show_bands=bands, x_max=x_max), times
+                          short_name=arm_name(s)) for s in shown]
+    return sv.survival_figure(views, times, title="Overall survival", show_bands=bands, x_max=x_max,
+                              **kwargs), times
+
+
+def _data(fig):
+    """The figure's traces without the legend-only key of the markers."""
+    return [t for t in fig.data if t.legend != "legend2"]
 
 
 def test_figure_has_curves_anchors_medians_and_risk_table(huang):
     shown, rebuilt, stats = huang
     fig, times = _figure(*huang)
     assert isinstance(fig, go.Figure)
-    lines = [t for t in fig.data if t.mode == "lines" and t.showlegend is not False]
+    lines = [t for t in _data(fig) if t.mode == "lines" and t.showlegend is not False]
     assert len(lines) == 2
     assert all("rebuilt from median + 3 landmark rates" in t.name for t in lines)
     # survival in percent
     assert max(max(t.y) for t in lines) == pytest.approx(100)
-    markers = [t for t in fig.data if t.mode == "markers"]
+    markers = [t for t in _data(fig) if t.mode == "markers"]
     assert len(markers) == sum(len(s.anchors) for s in shown)
     hovers = " ".join(t.hovertemplate for t in markers)
     assert "17.1 months" in hovers and "Results" in hovers and "92.7%" in hovers
-    medians = [t for t in fig.data if t.mode == "lines" and t.line.dash == "dot"]
+    medians = [t for t in _data(fig) if t.mode == "lines" and t.line.dash == "dot"]
     assert len(medians) == 2 and {t.y[0] for t in medians} == {50}
     table = [t for t in fig.data if t.mode == "text"]
     assert len(table) == 2 and all(t.yaxis == "y2" for t in table)
@@ -171,7 +177,7 @@ def test_fidelity_and_median_tables(store, huang):
     hr = fid[fid.quantity == "hazard ratio"].iloc[0]
     assert hr.reported == 0.35 and hr.flag == (abs(hr.reconstructed - 0.35) > 0.1)
     assert (fid[fid.quantity == "events"].difference == 0).all()
-    table = sv.fidelity_table(fid, {s.key: short_arm_label(s) for s in shown})
+    table = sv.fidelity_table(fid, {s.key: arm_name(s) for s in shown})
     assert {"Reported", "Reconstructed", "Check", "Source sentence"} <= set(table.columns)
     tau = ss.rmst_horizon(list(rebuilt.values()))
     rows = [{"name": s.arm_label, "study": s.study_label, "endpoint": s.endpoint, "n": s.n, "basis": s.label,
@@ -188,3 +194,108 @@ def test_fidelity_flags_a_hazard_ratio_gap():
                          "location": "Results", "snippet": "HR 0.35", "ci_low": 0.3, "ci_high": 0.8}])
     table = sv.fidelity_table(fid, {"a:x": "X", "a:y": "Y"})
     assert table.Check.iloc[0].startswith("⚠") and table.Arm.iloc[0] == "X vs Y"
+
+
+def test_marker_key_explains_dots_diamonds_crosses(huang):
+    fig, _ = _figure(*huang)
+    key = {t.name for t in fig.data if t.legend == "legend2"}
+    assert {"Reported median", "Reported landmark rate", "Reconstructed median"} <= key
+    assert all(t.showlegend for t in fig.data if t.legend == "legend2")
+    assert fig.layout.legend2.font.size >= 12
+    # a contradicted rate gets its own key entry, only when one is shown
+    shown, rebuilt, stats = huang
+    assert sv.MARKER_KEY_NAMES["unused"] not in key
+    from dataclasses import replace
+    bad = replace(shown[0], anchors=tuple(replace(a, used=False, why_unused="test") if a.kind == "rate" else a
+                                          for a in shown[0].anchors))
+    fig2, _ = _figure([bad, shown[1]], rebuilt, stats)
+    assert sv.MARKER_KEY_NAMES["unused"] in {t.name for t in fig2.data if t.legend == "legend2"}
+
+
+def test_one_name_per_arm_in_legend_and_risk_table(huang):
+    shown, rebuilt, stats = huang
+    fig, _ = _figure(*huang)
+    legend_names = [t.name for t in _data(fig) if t.mode == "lines" and t.showlegend is not False]
+    for s, legend in zip(shown, legend_names):
+        assert legend.startswith(f"<b>{arm_name(s)}</b>")
+    labels = " ".join(fig.layout.yaxis2.ticktext)
+    assert "…" not in labels and all(s.study_label in labels for s in shown)
+
+
+def test_long_risk_table_labels_wrap_instead_of_being_cut(huang):
+    shown, rebuilt, stats = huang
+    st0 = stats[shown[0].key]
+    long = "Hepa-HAIC (HepaSphere DEB-TACE + HAIC-FOLFOX) · Liu (Hepa-HAIC)"
+    view = sv.CurveView(key="x", name=long, basis="median", stats=st0, at_risk=[48], short_name=long)
+    fig = sv.survival_figure([view], [0.0], title="t")
+    label = fig.layout.yaxis2.ticktext[0]
+    assert "<br>" in label and "…" not in label
+    for word in ("Hepa-HAIC", "HepaSphere", "DEB-TACE", "HAIC-FOLFOX)", "Liu"):
+        assert word in label
+    # the margin is wide enough for the longest line at about 0.56 em per character
+    longest = max(len(x) for x in label.split(">", 1)[1].rsplit("<", 1)[0].split("<br>"))
+    assert fig.layout.margin.l >= 0.56 * fig.layout.yaxis2.tickfont.size * longest
+
+
+def test_caveat_is_the_subtitle_not_on_the_lower_edge(huang):
+    fig, _ = _figure(*huang, caveat=sv.CROSS_STUDY_CAVEAT)
+    assert fig.layout.title.subtitle.text == sv.CROSS_STUDY_CAVEAT
+    assert not any(a.text == sv.CROSS_STUDY_CAVEAT for a in fig.layout.annotations)
+
+
+def test_presentation_mode_scales_the_figure_type(huang):
+    normal, _ = _figure(*huang, font_size=figure_font_size(False))
+    big, _ = _figure(*huang, font_size=figure_font_size(True))
+    assert figure_font_size(True) == 18
+    assert big.layout.font.size > normal.layout.font.size and big.layout.font.size >= 18
+    for ax in ("xaxis", "xaxis2", "yaxis", "yaxis2"):
+        assert big.layout[ax].tickfont.size >= 18
+    assert big.layout.legend.font.size >= 18 and big.layout.title.font.size > normal.layout.title.font.size
+    assert min(t.textfont.size for t in big.data if t.mode == "text") >= 18
+    assert big.layout.height > normal.layout.height
+
+
+def test_median_table_puts_the_numbers_first(huang):
+    shown, rebuilt, stats = huang
+    rows = [{"name": arm_name(s), "study": s.study_label, "endpoint": s.endpoint, "n": s.n, "basis": s.label,
+             "stats": stats[s.key], "reported_median": None, "rmst": 10.0, "rmst_se": 1.0} for s in shown]
+    cols = list(sv.median_rmst_table(rows, 24.0).columns)
+    assert cols[:3] == ["Arm", "Reconstructed median, months (95% CI)", "RMST to 24 months (± SE), months"]
+    assert cols.index("Rebuilt from") == len(cols) - 1
+
+
+def test_hr_gap_warning_names_the_comparison():
+    fid = pd.DataFrame([
+        {"key": "a:x", "reference_key": "a:y", "quantity": "hazard ratio", "reported": 0.56, "reconstructed": 0.43,
+         "difference": -0.13, "flag": True},
+        {"key": "b:x", "reference_key": "b:y", "quantity": "hazard ratio", "reported": 0.35, "reconstructed": 0.37,
+         "difference": 0.02, "flag": False},
+        {"key": "a:x", "reference_key": None, "quantity": "median (months)", "reported": 9, "reconstructed": 12,
+         "difference": 3, "flag": True}])
+    texts = sv.hr_gap_warnings(fid, {"a:x": "Hepa-HAIC · Liu", "a:y": "HAIC-FOLFOX · Liu", "b:x": "B"})
+    assert len(texts) == 1
+    assert "Hepa-HAIC · Liu vs HAIC-FOLFOX · Liu" in texts[0] and "0.56" in texts[0] and "0.43" in texts[0]
+    assert "further apart" in texts[0]
+    assert sv.hr_gap_warnings(pd.DataFrame(), {}) == []
+
+
+def test_page_warns_under_the_chart_about_a_hazard_ratio_gap(store):
+    keys = ["liu_hepasphere:hepa_haic", "liu_hepasphere:haic_folfox"]
+    if not set(keys) <= _keys_in(store):
+        pytest.skip("liu_hepasphere not in the store")
+    srcs = {s.key: s for s in curve_sources(store, "OS")}
+    shown = [srcs[k] for k in keys]
+    rebuilt = {s.key: rebuild(s) for s in shown}
+    stats = {k: ss.summarise(d) for k, d in rebuilt.items()}
+    fid = ss.fidelity(shown, stats, rebuilt, reported_hazard_ratios(store, shown))
+    flagged = bool(fid[fid.quantity == "hazard ratio"].flag.any())
+    at = page(arms=",".join(keys), endpoint="OS")
+    gap = [w.value for w in at.warning if "Hazard ratio not reproduced" in w.value]
+    assert bool(gap) == flagged
+    if flagged:
+        assert "Hepa-HAIC" in gap[0] and "0.56" in gap[0]
+
+
+def test_presentation_link_renders(store):
+    at = page(present="1")
+    assert at.toggle[1].value is True
