@@ -51,7 +51,7 @@ def studies_at_a_glance(store) -> pd.DataFrame:
             hr_text.append(f"{ep} HR {r.hr:g}{ci}{level}" + (" adj." if r.adjusted else ""))
         # the numbers first: a clinician scans the medians and HRs, then reads the context
         rows.append({
-            "Study": _study_name(st),
+            "Study": store.study_label(st.study_id),
             "Design": design_label(st.design, st.source_kind),
             "Arms (n)": arm_text,
             "Median, months (CI)": " | ".join(medians),
@@ -64,15 +64,5 @@ def studies_at_a_glance(store) -> pd.DataFrame:
     return df
 
 
-def _study_name(st) -> str:
-    if isinstance(getattr(st, "short_name", None), str) and st.short_name:
-        return st.short_name
-    if isinstance(getattr(st, "trial_name", None), str) and st.trial_name:
-        return st.trial_name
-    year = f" {int(st.year)}" if pd.notna(getattr(st, "year", None)) else ""
-    return f"{st.first_author}{year}" if isinstance(st.first_author, str) else st.study_id
-
-
 def study_name(store, study_id: str) -> str:
-    rows = store.studies[store.studies.study_id == study_id]
-    return _study_name(next(rows.itertuples())) if len(rows) else study_id
+    return store.study_label(study_id)

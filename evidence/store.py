@@ -151,9 +151,34 @@ class Store:
     def study(self, study_id: str) -> dict:
         return self.studies.set_index("study_id").loc[study_id].to_dict()
 
+    # Labels are looked up thousands of times per page run: build the maps once.
+    # The store is read-only after loading, so the maps never go stale.
+    def _labels(self) -> tuple[dict, dict]:
+        cached = self.__dict__.get("_label_maps")
+        if cached is None:
+            arms = {(a.study_id, a.arm_id): a.label for a in self.arms.itertuples()}
+            studies = {r.study_id: _study_label(r) for r in self.studies.itertuples()}
+            cached = self.__dict__["_label_maps"] = (studies, arms)
+        return cached
+
     def arm_label(self, study_id: str, arm_id: str) -> str:
-        row = self.arms[(self.arms.study_id == study_id) & (self.arms.arm_id == arm_id)]
-        return row.label.iloc[0] if len(row) else arm_id
+        return self._labels()[1].get((study_id, arm_id), arm_id)
+
+    def study_label(self, study_id: str) -> str:
+        """The name a clinician knows a study by: short name, trial name, or first author and year."""
+        return self._labels()[0].get(study_id, study_id)
+
+
+def _study_label(st) -> str:
+    for attr in ("short_name", "trial_name"):
+        v = getattr(st, attr, None)
+        if isinstance(v, str) and v:
+            return v
+    author = getattr(st, "first_author", None)
+    if isinstance(author, str) and author:
+        year = getattr(st, "year", None)
+        return f"{author} {int(year)}" if year is not None and not pd.isna(year) else author
+    return st.study_id
 
 
 def _p_value(p) -> tuple[float | None, str | None]:
