@@ -49,7 +49,7 @@ st.caption("⚠ marks a number the paper contradicts elsewhere; the evidence bro
            "HR: experimental vs reference; adj. = adjusted estimate.")
 
 st.toggle("Presentation mode", key="overview.present", help="larger type, no sidebar: for the meeting-room screen")
-share_bar(st, "overview", write_view(st, "overview", SPEC), key="overview")
+share_bar(st, "", write_view(st, "overview", SPEC), key="overview")   # the default page lives at /
 
 st.subheader("Views")
 cols = st.columns(2)
