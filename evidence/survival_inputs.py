@@ -243,10 +243,14 @@ def curve_sources(store, family: str, digitised_dir: Path | None = DIGITISED_DIR
     if family not in FAMILIES:
         raise ValueError(f"unknown endpoint family {family!r}: use one of {', '.join(FAMILIES)}")
     o = store.outcomes
+    o = o[o.population.isin(_POPULATIONS) & o.arm_id.notna()]
+    # one pass over the outcomes instead of a filter of the whole table per arm
+    by_arm = {key: rows for key, rows in o.groupby(["study_id", "arm_id"], sort=False)}
+    empty = o.iloc[0:0]
     out: list[CurveSource] = []
     for arm in store.arms.to_dict("records"):
         sid, aid = arm["study_id"], arm["arm_id"]
-        mine = o[(o.study_id == sid) & (o.arm_id == aid) & o.population.isin(_POPULATIONS)]
+        mine = by_arm.get((sid, aid), empty)
         src = None
         for endpoint in FAMILIES[family]:
             rows = mine[mine.endpoint.isin([f"{endpoint}_median", f"{endpoint}_rate", f"{endpoint}_events"])]
