@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -74,12 +75,16 @@ _AFM = [278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 27
         667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,
         333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556,
         556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584]
+# the few non-ASCII characters the table prints (same 1/1000 em units)
+_AFM_EXTRA = {"–": 556, "—": 1000, "≤": 549, "≥": 549, "²": 333, "τ": 500, "†": 556, "‡": 556,
+              "…": 1000, "⚠": 1000, "·": 278, "×": 584, "±": 584, "µ": 556}
 LINE_PX = 17             # one text line at 13 px
-ROW_PAD_PX = 14
-GAP_PX = 14
-PLOT_PX = 380            # width of the effect axis, when there is room
-MIN_PLOT_PX = 280
-MAX_WIDTH_PX = 1240     # the wide layout of a 1700 px window; 1920 projectors have more
+ROW_PAD_PX = 12
+GAP_PX = 10              # between two table columns, and between the table and the plot
+EDGE_PX = 8              # left and right of the table, to the edge of the figure
+PLOT_PX = 420            # width of the effect axis in the exported figure
+MIN_PLOT_PX = 190        # narrowest effect axis: below it the figure scrolls instead of shrinking
+MAX_PLOT_PX = 720        # widest effect axis on a wide screen: rows stay easy to follow across
 
 
 # ---------------------------------------------------------------------------
@@ -191,14 +196,6 @@ def _events(store, study_id, arm_id, endpoint, population, subgroup):
 
 def _count(x) -> str | None:
     return str(int(x)) if _is_num(x) else None
-
-
-def _pair(a, b) -> str:
-    """'57 / 54'; '?' for the arm the paper does not give; '' when neither is known."""
-    a, b = _count(a), _count(b)
-    if a is None and b is None:
-        return ""
-    return f"{a or '?'} / {b or '?'}"
 
 
 def _filter_studies(store, studies, designs) -> pd.DataFrame:
@@ -437,35 +434,49 @@ def pooling(rows: pd.DataFrame) -> tuple[list[PooledRow], str]:
 # ---------------------------------------------------------------------------
 # Figure
 # ---------------------------------------------------------------------------
+#
+# The side table is laid out in pixels and anchored to the figure's edges: the
+# left table sits in the left margin, the right table in the right margin, and
+# only the effect axis between them stretches with the window. Streamlit
+# resizes the figure to its container; text does not shrink, so a table in
+# paper fractions would run its columns into each other on a narrow window.
+# Here every column keeps its pixel width at any figure width, and below
+# layout.meta["min_width"] the page scrolls the figure instead of squeezing it.
 
 @dataclass
 class _Col:
-    header: str
+    header: list          # header lines: the second mirrors the cells' second line
     key: str
     max_px: int           # wider text wraps onto further lines
     align: str = "left"
-    flex: bool = False    # may wrap narrower when the table is too wide (long free text only)
+
+
+# A cell is a list of lines; a line is text, or (text, colour) for a muted line.
+SUB = "#555555"          # the muted second line (design, p): still 7:1 contrast on white
 
 
 def _text_px(text: str, size: float = TABLE_FONT_SIZE, bold: bool = False) -> float:
     """Rendered width of a label in px (Arial metrics, 5% margin; bold ~8% wider)."""
-    em = sum(_AFM[ord(ch) - 32] if 32 <= ord(ch) < 127 else (1000 if ch == "⚠" else 600) for ch in text)
+    em = 0
+    for ch in str(text):
+        o = ord(ch)
+        em += _AFM[o - 32] if 32 <= o < 127 else _AFM_EXTRA.get(ch, 1000 if o > 0x2000 else 600)
     return em / 1000 * size * (1.13 if bold else 1.05)
 
 
 def _columns(measure: str) -> tuple[list[_Col], list[_Col]]:
+    study = _Col(["Study", ("design", SUB)], "t_study", 132)
     if measure == "HR":
-        left = [_Col("Study", "t_study", 140, flex=True), _Col("Design", "t_design", 100),
-                _Col("Comparison (experimental vs reference)", "t_comparison", 220, flex=True),
-                _Col("n", "t_n", 80, "center"), _Col("Events", "t_events", 70, "center")]
-        right = [_Col("HR (95% CI)", "t_effect", 175), _Col("p", "t_p", 50),
-                 _Col("Adjusted for", "t_adjusted", 170, flex=True)]
+        left = [study, _Col(["Comparison", ("exp. vs ref.", SUB)], "t_comparison", 150),
+                _Col(["n (events)", ("exp. / ref.", SUB)], "t_n", 90, "center")]
+        right = [_Col(["HR (95% CI)", ("p", SUB)], "t_effect", 150),
+                 _Col(["Adjustment", ("covariates", SUB)], "t_adjusted", 108)]
     else:
-        name = "RR (95% CI)" if measure == "RR" else "Difference, % points (95% CI)"
-        left = [_Col("Study", "t_study", 140, flex=True), _Col("Design", "t_design", 100),
-                _Col("Comparison (experimental vs reference)", "t_comparison", 240, flex=True),
-                _Col("Criteria", "t_criteria", 85), _Col("Responders", "t_events", 130, "center")]
-        right = [_Col(name, "t_effect", 200), _Col("p", "t_p", 50)]
+        name = ["RR (95% CI)"] if measure == "RR" else ["Risk difference,", "% points (95% CI)"]
+        left = [study, _Col(["Comparison", ("exp. vs ref.", SUB)], "t_comparison", 150),
+                _Col(["Criteria"], "t_criteria", 80),
+                _Col(["Responders", ("exp. vs ref.", SUB)], "t_events", 120, "center")]
+        right = [_Col(name + [("p", SUB)], "t_effect", 160)]
     return left, right
 
 
@@ -493,6 +504,16 @@ def _wrap(text: str, max_px: float, bold: bool = False, size: float = TABLE_FONT
     return lines
 
 
+def _clamp_lines(lines: list[str], n: int, max_px: float, size: float) -> list[str]:
+    """At most n lines; the last one ends in '…' when text was left out."""
+    if len(lines) <= n:
+        return lines
+    last = lines[n - 1]
+    while last and _text_px(last + " …", size) > max_px:
+        last = last[:-1]
+    return lines[:n - 1] + [last.rstrip(" ,;") + " …"]
+
+
 def _esc(text) -> str:
     """Plotly reads its labels as light HTML: '<0.001' must not start a tag."""
     return html.escape(str(text), quote=False)
@@ -505,9 +526,7 @@ def _effect_text(r: dict) -> str:
     if m == "HR":
         est = _fmt(r["effect"])
         if r["ci_source"] == "printed":
-            level = round(100 * r["ci_level"])
-            tail = "" if level == 95 else f" {level}% CI"
-            return f"{est} ({_fmt(r['ci_low'])}–{_fmt(r['ci_high'])}){tail}"
+            return f"{est} ({_fmt(r['ci_low'])}–{_fmt(r['ci_high'])})"
         if r["ci_source"] == "derived from p":
             return f"{est} ({r['ci_low']:.2f}–{r['ci_high']:.2f})†"
         return f"{est} (no CI printed)"
@@ -518,27 +537,72 @@ def _effect_text(r: dict) -> str:
     return f"{100 * r['effect']:+.1f} ({100 * r['ci_low']:+.1f} to {100 * r['ci_high']:+.1f})"
 
 
-def _display_texts(r: dict) -> dict:
+def _ci_level_text(r: dict) -> str:
+    """'90% CI' where the paper prints an interval at another level than 95%; else ''."""
+    if r["measure"] == "HR" and r["ci_source"] == "printed" and _is_num(r["ci_level"]):
+        level = round(100 * r["ci_level"])
+        return "" if level == 95 else f"{level}% CI"
+    return ""
+
+
+NR = "NR"   # not reported: a blank cell would read as 'nothing happened' or 'we lost it'
+
+
+def _nr(x) -> str:
+    return _count(x) or NR
+
+
+def _p_text(r: dict) -> str:
+    """The p value as the paper prints it ('NS' and 'NA' stay as printed); NR when it prints none."""
+    if isinstance(r.get("p_text"), str) and r["p_text"].strip():
+        return r["p_text"].strip()
+    return _fmt(r["p"]) if _is_num(r.get("p")) else NR
+
+
+def _short_adjustment(adjusted_for: str) -> str:
+    """'portal vein tumor thrombus (absence/presence), AFP (...)' -> 'portal vein tumor thrombus, AFP'."""
+    short = re.sub(r"\s*\([^()]*\)", "", str(adjusted_for or ""))
+    return re.sub(r"\s+", " ", short).strip(" ,;")
+
+
+def _cells(r: dict, cols: list[_Col], size: float) -> dict:
+    """The lines of every cell of one row, wrapped to the column widths."""
+    def wrap(text, c):
+        return _wrap(text, c.max_px, size=size)
+
     mark = "⚠ " if r["conflict"] else ""
     design = SHORT_DESIGN.get(r["design"], r["design"])
     if r["source_kind"] == "review":
         design += " (review)"
     pop = "" if r["population"] == "overall" else (
-        " [matched cohort]" if r["population"] == "matched" else f" [{r['population_label']}]")
-    t = {
-        "t_study": mark + r["study"],
-        "t_design": design,
-        "t_comparison": r["comparison"] + pop,
-        "t_n": _pair(r["n_experimental"], r["n_reference"]),
-        "t_events": _pair(r["events_experimental"], r["events_reference"]),
-        "t_effect": _effect_text(r),
-        "t_p": r["p_text"] or "",
-        "t_adjusted": r["adjusted_for"] if r["adjusted"] else "unadjusted",
-        "t_criteria": r["criteria"] or "",
-    }
-    if r["measure"] != "HR":
-        t["t_events"] = f"{r['events_experimental']}/{r['n_experimental']} vs {r['events_reference']}/{r['n_reference']}"
-    return t
+        "matched cohort" if r["population"] == "matched" else r["population_label"])
+    out = {}
+    for c in cols:
+        if c.key == "t_study":
+            out[c.key] = wrap(mark + r["study"], c) + [(x, SUB) for x in wrap(design, c)]
+        elif c.key == "t_comparison":
+            out[c.key] = wrap(r["comparison"], c) + [(x, SUB) for x in (wrap(pop, c) if pop else [])]
+        elif c.key == "t_n":
+            n_e, n_r, e_e, e_r = (r["n_experimental"], r["n_reference"], r["events_experimental"],
+                                  r["events_reference"])
+            n = NR if not (_is_num(n_e) or _is_num(n_r)) else f"{_nr(n_e)} / {_nr(n_r)}"
+            ev = NR if not (_is_num(e_e) or _is_num(e_r)) else f"{_nr(e_e)} / {_nr(e_r)}"
+            out[c.key] = [n, f"({ev})"]
+        elif c.key == "t_events":   # responders of a response row
+            out[c.key] = wrap(f"{r['events_experimental']}/{r['n_experimental']} vs "
+                              f"{r['events_reference']}/{r['n_reference']}", c)
+        elif c.key == "t_criteria":
+            out[c.key] = wrap(r["criteria"] or "", c)
+        elif c.key == "t_effect":
+            level = _ci_level_text(r)
+            out[c.key] = wrap(_effect_text(r), c) + [(f"p {_p_text(r)}" + (f" · {level}" if level else ""), SUB)]
+        elif c.key == "t_adjusted":
+            if r["adjusted"]:
+                out[c.key] = _clamp_lines(wrap("adj. for " + (_short_adjustment(r["adjusted_for"]) or NR), c),
+                                          2, c.max_px, size)
+            else:
+                out[c.key] = ["unadj."]
+    return out
 
 
 def _hover(r: dict) -> str:
@@ -548,9 +612,12 @@ def _hover(r: dict) -> str:
              + (f" · {_esc(r['criteria'])}" if r["criteria"] else "")
              + f" · {_esc(r['population_label'])}",
              f"{MEASURE_LABELS[r['measure']]} {_esc(_effect_text(r))}"
-             + (f", p {_esc(r['p_text'])}" if r["p_text"] else "")]
+             + (f" ({_ci_level_text(r)})" if _ci_level_text(r) else "") + f", p {_esc(_p_text(r))}"]
     if r["measure"] == "HR":
         lines.append("Adjusted for " + _esc(r["adjusted_for"]) if r["adjusted"] else "Unadjusted")
+        lines.append(f"n {_nr(r['n_experimental'])} / {_nr(r['n_reference'])}, events "
+                     f"{_nr(r['events_experimental'])} / {_nr(r['events_reference'])} "
+                     "(experimental / reference; NR: not reported)")
     else:
         lines.append(_esc(r["method"]))
     if r["ci_source"] == "derived from p":
@@ -591,12 +658,54 @@ def _axis(measure: str, lows, highs, ests) -> tuple[float, float, list, list]:
     return lo, hi, ticks, [f"{t:g}" for t in ticks]
 
 
+def _line_html(line) -> str:
+    if isinstance(line, tuple):
+        return f'<span style="color:{line[1]}">{_esc(line[0])}</span>'
+    return _esc(line)
+
+
+def _lines_px(lines, size: float, bold: bool = False) -> float:
+    return max([_text_px(x[0] if isinstance(x, tuple) else x, size, bold) for x in lines] + [0])
+
+
+def table_layout(fig: go.Figure) -> dict:
+    """The side table's geometry, as forest_figure laid it out (for the page and the tests)."""
+    return dict(fig.layout.meta or {})
+
+
+def text_boxes(fig: go.Figure, width: float | None = None) -> list[dict]:
+    """Every side-table text as a box in figure pixels at this figure width.
+
+    x from the annotation's paper x, its pixel shift and anchor; the width from
+    the same font metrics the layout used. Used by the tests to prove that no
+    two texts of one row overlap, whatever width the browser gives the figure.
+    """
+    meta = table_layout(fig)
+    width = width or fig.layout.width
+    ml, mr = fig.layout.margin.l, fig.layout.margin.r
+    boxes = []
+    for a in fig.layout.annotations:
+        if a.yref != "y" or a.xref != "paper":
+            continue
+        lines = [re.sub(r"<[^>]+>", "", x) for x in a.text.split("<br>")]
+        lines = [html.unescape(x) for x in lines]
+        size = a.font.size or meta.get("table_font", TABLE_FONT_SIZE)
+        bold = a.text.startswith("<b>")
+        w = _lines_px(lines, size, bold)
+        x = ml + a.x * (width - ml - mr) + (a.xshift or 0)
+        x0 = x if a.xanchor == "left" else (x - w if a.xanchor == "right" else x - w / 2)
+        boxes.append(dict(x0=x0, x1=x0 + w, y=a.y, lines=len(lines), text=" ".join(lines)))
+    return boxes
+
+
 def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, reason: str = "",
                   title: str | None = None, font_size: int = 14) -> go.Figure:
     """The forest plot with its side table. rows come from hazard_ratio_rows or response_rows.
 
     font_size: base font in px (14 on a laptop, larger in presentation mode);
-    the table, row heights and the maximum width scale with it.
+    every text, the table's columns and row heights scale with it.
+    layout.width is the exported size; layout.meta["min_width"] the narrowest
+    width at which the table still fits beside a readable effect axis.
     """
     pooled = pooled or []
     measure = rows["measure"].iloc[0] if len(rows) else "HR"
@@ -604,62 +713,56 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
     left, right = _columns(measure)
     k = font_size / 14
     tfs = max(12, round(TABLE_FONT_SIZE * k))        # never below 12 px
-    line_px, pad_px, gap_px = LINE_PX * tfs / TABLE_FONT_SIZE, ROW_PAD_PX * k, GAP_PX * k
-    plot_full, plot_min, max_width = PLOT_PX * k, MIN_PLOT_PX * k, MAX_WIDTH_PX * k
+    line_px, pad_px, gap_px, edge_px = LINE_PX * tfs / TABLE_FONT_SIZE, ROW_PAD_PX * k, GAP_PX * k, EDGE_PX
+    plot_full, plot_min, plot_max = PLOT_PX * k, MIN_PLOT_PX * k, MAX_PLOT_PX * k
     for c in left + right:
         c.max_px = int(c.max_px * tfs / TABLE_FONT_SIZE)
     records = rows.to_dict("records")
-    for r in records:
-        r.update(_display_texts(r))
+    cells = [_cells(r, left + right, tfs) for r in records]
 
     # --- row list: endpoint headers, study rows, pooled rows -----------------
-    items = []   # (kind, payload)
+    items = []   # (kind, payload, cells)
     for group in dict.fromkeys(r["group"] for r in records):
-        items.append(("header", ENDPOINT_TITLES.get(group, group)))
-        items += [("row", r) for r in records if r["group"] == group]
-        items += [("pooled", p) for p in pooled if p.group == group]
+        items.append(("header", ENDPOINT_TITLES.get(group, group), None))
+        items += [("row", r, c) for r, c in zip(records, cells) if r["group"] == group]
+        for p in pooled:
+            if p.group != group:
+                continue
+            v = p.pooled.ratio()
+            pc = {left[0].key: _wrap(p.label, left[0].max_px, bold=True, size=tfs),
+                  left[1].key: _wrap(p.comparison, left[1].max_px, size=tfs),
+                  right[0].key: [f"{v['estimate']:.2f} ({v['ci_low']:.2f}–{v['ci_high']:.2f})",
+                                 f"PI {v['pi_low']:.2f}–{v['pi_high']:.2f}" if v["pi_low"] is not None
+                                 else "no PI (k < 3)"]}
+            het = f"I² {100 * p.pooled.i2:.0f}%, τ² {p.pooled.tau2:.3f}"
+            if len(right) > 1:
+                pc[right[1].key] = _wrap(het, right[1].max_px, size=tfs)
+            else:
+                pc[right[0].key].append(het)
+            items.append(("pooled", p, pc))
 
-    # --- column widths (px) and the lines each row needs ---------------------
-    # The chart is drawn at most max_width wide so that it fits the wide
-    # layout of a 1600 px screen without being squeezed (squeezing would make
-    # the side table overlap): wide columns wrap onto more lines instead.
+    # --- column widths (px): the widest line of the column, header included --
     def col_width(c: _Col) -> float:
-        longest = max([_text_px(line, size=tfs) for r in records for line in _wrap(r[c.key], c.max_px, size=tfs)] + [1])
-        head = max(_text_px(x, bold=True, size=tfs) for x in _wrap(c.header, c.max_px, bold=True, size=tfs))
-        return min(max(longest, head), c.max_px) + gap_px
+        body = [_lines_px(it[2].get(c.key, []), tfs, bold=(it[0] == "pooled" and c is left[0]))
+                for it in items if it[2] is not None]
+        return min(max(body + [_lines_px(c.header, tfs, bold=True)]), max(c.max_px, _lines_px(c.header, tfs, True)))
 
-    plot_px = plot_full
-    base = {id(c): c.max_px for c in left + right}
-    for factor in (1.0, 0.9, 0.8, 0.7, 0.6):
-        for c in left + right:
-            if c.flex:   # short fixed columns (design, n, HR) never wrap mid-word
-                c.max_px = int(base[id(c)] * factor)
-        lw = [col_width(c) for c in left]
-        rw = [col_width(c) for c in right]
-        plot_px = max(plot_min, min(plot_full, max_width - 32 - gap_px - sum(lw) - sum(rw)))
-        if sum(lw) + sum(rw) + plot_px + gap_px + 32 <= max_width:
-            break
-    header_lines = max(len(_wrap(c.header, c.max_px, bold=True, size=tfs)) for c in left + right)
+    lw = [col_width(c) + gap_px for c in left]       # each followed by its gap (the last: to the plot)
+    rw = [gap_px + col_width(c) for c in right]      # each preceded by its gap (the first: from the plot)
+    margin_l = int(math.ceil(edge_px + sum(lw)))
+    margin_r = int(math.ceil(sum(rw) + edge_px))
+
+    # --- rows: heights from the lines of their tallest cell ------------------
+    header_lines = max(len(c.header) for c in left + right)
     header_px = header_lines * line_px + pad_px
     heights, y_centres, y = [], [], header_px
-    for kind, payload in items:
-        if kind == "row":
-            lines = max(len(_wrap(payload[c.key], c.max_px, size=tfs)) for c in left + right)
-        elif kind == "pooled":
-            lines = 2
-        else:
-            lines = 1
+    for kind, payload, pc in items:
+        lines = 1 if kind == "header" else max(len(v) for v in pc.values())
         h = lines * line_px + pad_px
         heights.append(h)
         y_centres.append(y + h / 2)
         y += h
     plot_h = y + 8
-    margin = dict(l=12, r=20, t=int(96 * k), b=150)
-    left_px, right_px = sum(lw), sum(rw)
-    paper_w = left_px + plot_px + gap_px + right_px
-    width = int(paper_w + margin["l"] + margin["r"])
-    x0_dom = left_px / paper_w
-    x1_dom = (left_px + plot_px) / paper_w
 
     lows = [r["ci_low"] for r in records] + [p.pooled.ratio()["pi_low"] for p in pooled]
     highs = [r["ci_high"] for r in records] + [p.pooled.ratio()["pi_high"] for p in pooled]
@@ -671,61 +774,71 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
     annotations, shapes = [], []
     body_top = header_px
 
-    # --- table: headers, text, stripes ---------------------------------------
-    def put_text(text, x_px, width_px, yc, align, bold=False, hover=None, color="#111111", size=tfs):
+    # --- table: pixel positions from the figure's left or right edge ---------
+    # a left-table text sits at paper x=0 shifted left into the margin, a
+    # right-table text at x=1 shifted right: neither moves when the width changes
+    left_x = [edge_px + sum(lw[:i]) for i in range(len(left))]          # from the figure's left edge
+    right_x = [sum(rw[:i]) + gap_px for i in range(len(right))]         # from the plot's right edge
+    left_w = [w - gap_px for w in lw]
+    right_w = [w - gap_px for w in rw]
+
+    def put_text(lines, side, x_px, w_px, yc, align, bold=False, hover=None, color="#111111", size=tfs):
         if align == "left":
-            x, anchor = x_px, "left"
+            pos, anchor = x_px, "left"
         elif align == "right":
-            x, anchor = x_px + width_px - gap_px / 2, "right"
+            pos, anchor = x_px + w_px, "right"
         else:
-            x, anchor = x_px + (width_px - gap_px) / 2, "center"
-        text = "<br>".join(_esc(line) for line in text) if isinstance(text, list) else _esc(text)
-        ann = dict(x=x / paper_w, xref="paper", y=yc, yref="y", xanchor=anchor, yanchor="middle",
+            pos, anchor = x_px + w_px / 2, "center"
+        text = "<br>".join(_line_html(x) for x in lines)
+        ann = dict(x=0 if side == "left" else 1, xref="paper", xshift=pos - margin_l if side == "left" else pos,
+                   y=yc, yref="y", xanchor=anchor, yanchor="middle",
                    text=f"<b>{text}</b>" if bold else text, showarrow=False, align=align,
                    font=dict(size=size, color=color))
         if hover:
             ann["hovertext"] = hover
-            ann["hoverlabel"] = dict(bgcolor="white", font=dict(size=13))
+            ann["hoverlabel"] = dict(bgcolor="white", font=dict(size=max(13, tfs)))
         annotations.append(ann)
 
-    right_start = left_px + plot_px + gap_px
-    col_x_left = [sum(lw[:i]) for i in range(len(left))]
-    col_x_right = [right_start + sum(rw[:i]) for i in range(len(right))]
-    for cols, xs, ws in ((left, col_x_left, lw), (right, col_x_right, rw)):
+    def band(y0, y1, fill=None, line=None):
+        """A stripe or rule across the whole figure: left margin, plot area, right margin."""
+        common = dict(yref="y", layer="below")
+        if fill:
+            common.update(type="rect", y0=y0, y1=y1, fillcolor=fill, line=dict(width=0))
+        else:
+            common.update(type="line", y0=y0, y1=y0, line=line)
+        shapes.append(dict(common, xref="paper", xsizemode="pixel", xanchor=0, x0=edge_px / 2 - margin_l, x1=0))
+        shapes.append(dict(common, xref="paper", x0=0, x1=1))
+        shapes.append(dict(common, xref="paper", xsizemode="pixel", xanchor=1, x0=0, x1=margin_r - edge_px / 2))
+
+    for side, cols, xs, ws in (("left", left, left_x, left_w), ("right", right, right_x, right_w)):
         for c, x, w in zip(cols, xs, ws):
-            put_text(_wrap(c.header, c.max_px, bold=True, size=tfs), x, w, header_px / 2, c.align, bold=True)
-    shapes.append(dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=header_px, y1=header_px,
-                       line=dict(color="#333333", width=1.2)))
+            put_text(c.header, side, x, w, header_px / 2, c.align, bold=True)
+    band(header_px, None, line=dict(color="#333333", width=1.2))
 
     striped = 0
-    for (kind, payload), yc, h in zip(items, y_centres, heights):
+    for (kind, payload, pc), yc, h in zip(items, y_centres, heights):
         if kind == "header":
-            shapes.append(dict(type="rect", xref="paper", yref="y", x0=0, x1=1, y0=yc - h / 2, y1=yc + h / 2,
-                               fillcolor="#e8edf5", line=dict(width=0), layer="below"))
-            put_text(payload, 0, left_px, yc, "left", bold=True, size=font_size)
+            band(yc - h / 2, yc + h / 2, fill="#e8edf5")
+            put_text([payload], "left", left_x[0], sum(left_w), yc, "left", bold=True, size=font_size)
             striped = 0
             continue
         if kind == "row":
             if striped % 2 == 1:
-                shapes.append(dict(type="rect", xref="paper", yref="y", x0=0, x1=1, y0=yc - h / 2,
-                                   y1=yc + h / 2, fillcolor="#f6f6f6", line=dict(width=0), layer="below"))
+                band(yc - h / 2, yc + h / 2, fill="#f6f6f6")
             striped += 1
             hover = _hover(payload)
-            for cols, xs, ws in ((left, col_x_left, lw), (right, col_x_right, rw)):
-                for c, x, w in zip(cols, xs, ws):
-                    color = "#8a4b00" if c.key == "t_study" and payload["conflict"] else "#111111"
-                    put_text(_wrap(payload[c.key], c.max_px, size=tfs), x, w, yc, c.align,
-                             hover=hover if c.key in ("t_study", "t_effect") else None, color=color)
-        if kind == "pooled":
-            p = payload.pooled.ratio()
-            put_text([payload.label], col_x_left[0], lw[0] + lw[1], yc, "left", bold=True)
-            put_text(_wrap(payload.comparison, left[2].max_px, size=tfs), col_x_left[2], lw[2], yc, "left")
-            est = f"{p['estimate']:.2f} ({p['ci_low']:.2f}–{p['ci_high']:.2f})"
-            pi = (f"PI {p['pi_low']:.2f}–{p['pi_high']:.2f}" if p["pi_low"] is not None
-                  else "no PI (k < 3)")
-            put_text([est, pi], col_x_right[0], rw[0], yc, right[0].align, bold=False)
-            het = f"I² {100 * payload.pooled.i2:.0f}%, τ² {payload.pooled.tau2:.3f}"
-            put_text([het], col_x_right[1], sum(rw[1:]), yc, "left")
+        for side, cols, xs, ws in (("left", left, left_x, left_w), ("right", right, right_x, right_w)):
+            for c, x, w in zip(cols, xs, ws):
+                if c.key not in pc:
+                    continue
+                color = "#8a4b00" if kind == "row" and c.key == "t_study" and payload["conflict"] else "#111111"
+                tip = None
+                if kind == "row" and c.key in ("t_study", "t_effect"):
+                    tip = hover
+                elif kind == "row" and c.key == "t_adjusted" and payload["adjusted"]:
+                    tip = "Adjusted for " + _esc(payload["adjusted_for"])
+                put_text(pc[c.key], side, x, w, yc, c.align, bold=(kind == "pooled" and c is left[0]),
+                         hover=tip, color=color)
 
     # --- effect axis: null line, light ticks ---------------------------------
     def clip(v):
@@ -742,42 +855,33 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
                              line=dict(color="#333333", width=1.5), hoverinfo="skip", showlegend=False,
                              name="no difference"))
 
-    # --- whiskers and clipping arrows ----------------------------------------
-    wx, wy, dx, dy, arrows_l, arrows_r = [], [], [], [], [], []
-    for (kind, r), yc in zip(items, y_centres):
-        if kind != "row" or not _is_num(r["ci_low"]) or not _is_num(r["ci_high"]):
-            continue
-        a, b = clip(r["ci_low"]), clip(r["ci_high"])
-        target_x, target_y = (dx, dy) if r["ci_source"] == "derived from p" else (wx, wy)
-        target_x += [a, b, None]
-        target_y += [yc, yc, None]
-        if r["ci_low"] < lo:
-            arrows_l.append((lo, yc))
-        if r["ci_high"] > hi:
-            arrows_r.append((hi, yc))
-    fig.add_trace(go.Scatter(x=wx, y=wy, mode="lines", line=dict(color=INK, width=2), hoverinfo="skip",
-                             showlegend=False, meta="whiskers"))
-    if dx:
-        fig.add_trace(go.Scatter(x=dx, y=dy, mode="lines", line=dict(color=INK, width=2, dash="dot"),
-                                 hoverinfo="skip", showlegend=False, meta="whiskers derived"))
-    for pts, symbol in ((arrows_l, "triangle-left"), (arrows_r, "triangle-right")):
-        if pts:
-            fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers",
-                                     marker=dict(symbol=symbol, size=12 * k, color=INK), hoverinfo="skip",
-                                     showlegend=False, meta="clipped"))
-
     # --- markers: shape by design, fill by adjustment, size by precision -----
+    # Drawn before the whiskers, so a whisker is never hidden behind its marker,
+    # and never wider than 55% of the CI on the narrowest axis the page allows:
+    # a narrow interval (BRISK-FL, LIGHT) stays visible beside its marker.
+    span = (math.log10(hi) - math.log10(lo)) if log_axis else (hi - lo)
+    px_per_unit = plot_min / span if span > 0 else 1.0
+
+    def to_unit(v):
+        return math.log10(v) if log_axis else v
+
     precisions = [1 / r["se"] for r in records if _is_num(r["se"]) and r["se"] > 0]
     pmax = max(precisions) if precisions else 1.0
+    smallest = 7 * k
 
     def size(r):
-        # area proportional to precision (1/SE), between 9 and 22 px across
+        # area proportional to precision (1/SE), between 9 and 20 px across
         if not _is_num(r["se"]) or r["se"] <= 0:
-            return 9 * k
-        return max(9.0 * k, 22.0 * k * math.sqrt((1 / r["se"]) / pmax))
+            s = 9 * k
+        else:
+            s = max(9.0 * k, 20.0 * k * math.sqrt((1 / r["se"]) / pmax))
+        if _is_num(r["ci_low"]) and _is_num(r["ci_high"]) and (not log_axis or r["ci_low"] > 0):
+            ci_px = (to_unit(clip(r["ci_high"])) - to_unit(clip(r["ci_low"]))) * px_per_unit
+            s = min(s, max(smallest, 0.55 * ci_px))
+        return round(s, 1)
 
     cats = {}
-    for (kind, r), yc in zip(items, y_centres):
+    for (kind, r, _), yc in zip(items, y_centres):
         if kind != "row" or not _is_num(r["effect"]):
             continue
         cat = REVIEW_CATEGORY if r["source_kind"] == "review" else DESIGN_CATEGORY.get(r["design"], r["design"])
@@ -789,12 +893,36 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
             mode="markers", showlegend=False, name=f"{cat}, {'adjusted' if adjusted else 'unadjusted'}",
             # an '-open' symbol is drawn in marker.color: INK for both, the fill is in the symbol name
             marker=dict(symbol=symbol, size=[size(r) for r, _ in pts], color=INK,
-                        line=dict(color=INK, width=2.2)),
+                        line=dict(color=INK, width=1.6 * k)),
             customdata=[_hover(r) for r, _ in pts], hovertemplate="%{customdata}<extra></extra>",
             meta="estimates"))
 
+    # --- whiskers (above the markers) and clipping arrows ---------------------
+    wx, wy, dx, dy, arrows_l, arrows_r = [], [], [], [], [], []
+    for (kind, r, _), yc in zip(items, y_centres):
+        if kind != "row" or not _is_num(r["ci_low"]) or not _is_num(r["ci_high"]):
+            continue
+        a, b = clip(r["ci_low"]), clip(r["ci_high"])
+        target_x, target_y = (dx, dy) if r["ci_source"] == "derived from p" else (wx, wy)
+        target_x += [a, b, None]
+        target_y += [yc, yc, None]
+        if r["ci_low"] < lo:
+            arrows_l.append((lo, yc))
+        if r["ci_high"] > hi:
+            arrows_r.append((hi, yc))
+    fig.add_trace(go.Scatter(x=wx, y=wy, mode="lines", line=dict(color=INK, width=2 * k), hoverinfo="skip",
+                             showlegend=False, meta="whiskers"))
+    if dx:
+        fig.add_trace(go.Scatter(x=dx, y=dy, mode="lines", line=dict(color=INK, width=2 * k, dash="dot"),
+                                 hoverinfo="skip", showlegend=False, meta="whiskers derived"))
+    for pts, symbol in ((arrows_l, "triangle-left"), (arrows_r, "triangle-right")):
+        if pts:
+            fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers",
+                                     marker=dict(symbol=symbol, size=12 * k, color=INK), hoverinfo="skip",
+                                     showlegend=False, meta="clipped"))
+
     # --- pooled diamonds and prediction intervals ----------------------------
-    for (kind, p), yc in zip(items, y_centres):
+    for (kind, p, _), yc in zip(items, y_centres):
         if kind != "pooled":
             continue
         v = p.pooled.ratio()
@@ -810,21 +938,42 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
                                      showlegend=False, meta="prediction interval", hoverinfo="skip"))
 
     # --- legend: what shape and fill mean (dummy entries, no data) ----------
+    # Two vertical legends: marker shape (design) in the left margin above the
+    # table, fill (adjustment) above the effect axis. A horizontal plotly legend
+    # wraps at the width of the plot area alone, which is narrow here.
+    lsize = round(13 * k)
+    shapes_legend, fill_legend = [], []
     present = list(dict.fromkeys(c for c, _ in cats))
     for cat in present:
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=cat, meta="legend",
-                                 marker=dict(symbol=SYMBOLS.get(cat, "square"), size=13, color=MUTED)))
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=cat, meta="legend", legend="legend",
+                                 marker=dict(symbol=SYMBOLS.get(cat, "square"), size=lsize, color=MUTED)))
+        shapes_legend.append(cat)
     adj_states = {a for _, a in cats}
     if True in adj_states or measure == "HR":
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="filled: adjusted", meta="legend",
-                                 marker=dict(symbol="square", size=13, color=INK, line=dict(color=INK, width=2))))
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers",
-                             name="hollow: unadjusted" + (" (crude counts)" if measure != "HR" else ""),
-                             meta="legend",
-                             marker=dict(symbol="square-open", size=13, color=INK, line=dict(color=INK, width=2))))
+                                 legend="legend2",
+                                 marker=dict(symbol="square", size=lsize, color=INK, line=dict(color=INK, width=2))))
+        fill_legend.append("filled: adjusted")
+    hollow = "hollow: unadjusted" + (" (crude counts)" if measure != "HR" else "")
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=hollow, meta="legend", legend="legend2",
+                             marker=dict(symbol="square-open", size=lsize, color=INK, line=dict(color=INK, width=2))))
+    fill_legend.append(hollow)
     if pooled:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="pooled (random effects)",
-                                 meta="legend", marker=dict(symbol="diamond-wide", size=15, color="#b22222")))
+                                 meta="legend", legend="legend2",
+                                 marker=dict(symbol="diamond-wide", size=lsize + 2, color="#b22222")))
+        fill_legend.append("pooled (random effects)")
+
+    # --- widths: exported, narrowest and widest ---------------------------------
+    min_width = int(math.ceil(margin_l + margin_r + plot_min))
+    width = int(math.ceil(margin_l + margin_r + plot_full))
+    max_width = int(math.ceil(margin_l + margin_r + plot_max))
+
+    legend_row_px = max(19.0, 1.45 * tfs)
+    legend_rows = 1 + max(len(shapes_legend), len(fill_legend))      # a title row, then the items
+    title_px = 1.5 * (font_size + 4) + 16 if title else 8
+    margin_t = int(title_px + legend_rows * legend_row_px + 16)
+    legend_top = 1 + (legend_rows * legend_row_px + 10) / plot_h     # paper units: the plot area is plot_h tall
 
     # --- favours labels, axis title, footnotes ------------------------------
     if log_axis:
@@ -834,10 +983,10 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
     # lower HR = fewer events = better for the experimental arm; for response, higher is better
     left_label, right_label = ("favours experimental", "favours reference") if measure == "HR" else (
         "favours reference", "favours experimental")
-    for text, anchor, shift in ((f"◀ {left_label}", "right", -10), (f"{right_label} ▶", "left", 10)):
+    for text, anchor, shift in ((f"◀ {left_label}", "right", -8), (f"{right_label} ▶", "left", 8)):
         annotations.append(dict(x=null_frac, xref="x domain", y=0, yref="paper", xanchor=anchor,
                                 yanchor="top", xshift=shift, yshift=-48 * k, text=f"<i>{text}</i>",
-                                showarrow=False, font=dict(size=font_size, color="#111111")))
+                                showarrow=False, font=dict(size=tfs, color="#111111")))
     notes = []
     if reason:
         notes.append(reason)
@@ -852,38 +1001,83 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
         notes.append("Computed from counts: " + ("risk ratio with a log-scale 95% CI." if measure == "RR"
                      else "risk difference with Newcombe's hybrid score 95% CI (method 10)."))
     if any(r["ci_source"] == "printed" and round(100 * r["ci_level"]) != 95 for r in records):
-        notes.append("A CI level other than 95% is printed after the interval, as the paper gives it.")
-    note_lines = [line for note in notes for line in (textwrap.wrap(note, int(paper_w / (7.6 * k))) or [""])]
+        notes.append("A CI level other than 95% is named after p, as the paper gives it.")
+    if measure == "HR" and records:
+        notes.append("NR: not reported by the source. n (events): experimental / reference arm.")
+    # covariates shortened in the table, in full: the exported figure has no hover
+    full = {}
+    for r, c in zip(records, cells):
+        shown = " ".join(x[0] if isinstance(x, tuple) else x for x in c.get("t_adjusted", []))
+        if r["adjusted"] and " ".join(shown.split()) != " ".join(f"adj. for {r['adjusted_for']}".split()):
+            full.setdefault(f"{r['study']} ({r['group']})", r["adjusted_for"])
+    if full:
+        notes.append("Adjusted for, in full: " + "; ".join(f"{k}: {v}" for k, v in full.items()) + ".")
+    note_lines = [line for note in notes for line in _wrap(note, min_width - 2 * edge_px, size=tfs)]
+    note_step = 1.45 * tfs
     for i, line in enumerate(note_lines):
-        annotations.append(dict(x=0, xref="paper", y=0, yref="paper", xanchor="left", yanchor="top",
-                                yshift=-82 * k - 1.45 * tfs * i, text=_esc(line), showarrow=False, align="left",
-                                font=dict(size=tfs, color="#333333")))
-    margin["b"] = int(100 * k + 1.45 * tfs * len(note_lines))
-    height = int(plot_h + margin["t"] + margin["b"])
+        annotations.append(dict(x=0, xref="paper", xshift=edge_px - margin_l, y=0, yref="paper", xanchor="left",
+                                yanchor="top", yshift=-(48 * k + 2.2 * tfs) - note_step * i, text=_esc(line),
+                                showarrow=False, align="left", font=dict(size=tfs, color="#333333")))
+    margin_b = int(48 * k + 2.2 * tfs + note_step * len(note_lines) + 16)
+    height = int(plot_h + margin_t + margin_b)
 
-    xaxis = dict(domain=[x0_dom, x1_dom], showgrid=False, zeroline=False, showline=True,
+    xaxis = dict(domain=[0, 1], showgrid=False, zeroline=False, showline=True,
                  linecolor="#333333", ticks="outside", tickvals=ticks, ticktext=ticktext,
                  tickfont=dict(size=tfs), title=dict(text=f"{MEASURE_LABELS[measure]}"
                                                    + (" (log scale)" if log_axis else ""),
-                                                   font=dict(size=font_size), standoff=6),
+                                                   font=dict(size=tfs), standoff=6),
                  fixedrange=True)
     if log_axis:
         xaxis.update(type="log", range=[math.log10(lo), math.log10(hi)])
     else:
         xaxis.update(type="linear", range=[lo, hi])
     fig.update_layout(
-        title=dict(text=_esc(title) if title else None, x=0, xanchor="left", y=1, yanchor="top",
-                   yref="container", pad=dict(t=12, l=12), font=dict(size=font_size + 4)),
-        font=FONT, width=width, height=height, margin=margin,
+        title=dict(text=_esc(title) if title else None, x=0, xanchor="left", xref="container", y=1,
+                   yanchor="top", yref="container", pad=dict(t=12, l=edge_px), font=dict(size=font_size + 4)),
+        font=dict(FONT, size=font_size), width=width, height=height,
+        margin=dict(l=margin_l, r=margin_r, t=margin_t, b=margin_b, autoexpand=False),
         paper_bgcolor="white", plot_bgcolor="white",
         xaxis=xaxis,
         yaxis=dict(range=[plot_h, 0], visible=False, fixedrange=True),
-        legend=dict(orientation="h", x=0, xanchor="left", y=1 + 6 / plot_h, yanchor="bottom",
-                    font=dict(size=tfs), itemclick=False, itemdoubleclick=False),
+        legend=dict(orientation="v", xref="container", x=0, xanchor="left", y=legend_top, yanchor="top",
+                    font=dict(size=tfs), itemclick=False, itemdoubleclick=False, tracegroupgap=0,
+                    title=dict(text="<b>Marker shape: design</b>", font=dict(size=tfs)), bgcolor="rgba(0,0,0,0)"),
+        legend2=dict(orientation="v", xref="paper", x=0, xanchor="left", y=legend_top, yanchor="top",
+                     font=dict(size=tfs), itemclick=False, itemdoubleclick=False, tracegroupgap=0,
+                     title=dict(text="<b>Fill: adjustment</b>" if measure == "HR" else "<b>Fill</b>",
+                                font=dict(size=tfs)), bgcolor="rgba(0,0,0,0)"),
         annotations=annotations, shapes=shapes, hovermode="closest",
-        hoverlabel=dict(bgcolor="white", font=dict(size=13), align="left"),
+        hoverlabel=dict(bgcolor="white", font=dict(size=max(13, tfs)), align="left"),
+        meta=dict(min_width=min_width, max_width=max_width, table_font=tfs,
+                  left_columns=[c.key for c in left], right_columns=[c.key for c in right],
+                  left_x=left_x, left_w=left_w, right_x=right_x, right_w=right_w),
     )
     return fig
+
+
+def page_css(fig: go.Figure, scroll_key: str, frame_key: str, exports_key: str | None = None) -> str:
+    """Stylesheet for the page, built from numbers and the given container keys only.
+
+    Streamlit sizes a chart to its container and squeezes a wider one, so the
+    figure sits in a frame that is at least layout.meta["min_width"] wide inside
+    a container that scrolls sideways: on a narrow window the plot scrolls, the
+    table keeps its size. On a wide screen the frame stops at max_width, so a
+    row stays easy to follow from the study to its estimate. exports_key: the
+    export buttons' row takes the width of its buttons (a long label is not cut).
+    """
+    meta = table_layout(fig)
+    lo = int(meta.get("min_width", 0))
+    hi = max(lo, int(meta.get("max_width", 0)) or 100000)
+    for key in (scroll_key, frame_key, exports_key):
+        if key is not None and not re.fullmatch(r"[A-Za-z0-9_-]+", key):
+            raise ValueError(f"container key {key!r}: letters, digits, '-' and '_' only")
+    css = (f".st-key-{scroll_key} {{ overflow-x: auto; overflow-y: hidden; }}"
+           f".st-key-{frame_key} {{ min-width: {lo}px; max-width: {hi}px; }}")
+    if exports_key:
+        css += (f".st-key-{exports_key} [data-testid='stHorizontalBlock'] {{ flex-wrap: wrap; }}"
+                f".st-key-{exports_key} [data-testid='stColumn'] {{ flex: 0 0 auto !important; "
+                f"width: auto !important; min-width: 0 !important; }}")
+    return f"<style>{css}</style>"
 
 
 def download_config(fig: go.Figure, fmt: str = "svg", filename: str = "forest_plot") -> dict:
@@ -898,6 +1092,81 @@ def download_config(fig: go.Figure, fmt: str = "svg", filename: str = "forest_pl
                                  "width": fig.layout.width, "height": fig.layout.height,
                                  "scale": 2 if fmt == "png" else 1},
     }
+
+
+# ---------------------------------------------------------------------------
+# Selected studies without a row
+# ---------------------------------------------------------------------------
+
+_PROGRESSION = ("PFS", "TTP", "DFS")
+
+
+def _names_with(names: list[str], what: str) -> str:
+    verb = what.format(s="s" if len(names) == 1 else "")
+    return f"{', '.join(names)} ({verb})"
+
+
+# studies that report nothing of the kind: the same few in every view, so counted, and named in the tooltip
+_NOTHING = ("no hazard ratio at all", "single arm", "no counts for both arms")
+_NOTHING_VERB = {"no hazard ratio at all": "report no hazard ratio at all", "single arm": "are single-arm",
+                 "no counts for both arms": "give no counts for both arms"}
+
+
+def missing_rows_note(store, rows: pd.DataFrame, endpoints, studies=None, designs=None,
+                      measure: str = "HR") -> tuple[str, str]:
+    """One line under the plot: which selected studies have no row for this endpoint, and why.
+
+    Returns (line, details): 'No PFS hazard ratio reported by: Sun 2022 (reports
+    TTP).' and, for the tooltip, the names behind a count ('7 more selected
+    studies report no hazard ratio at all'). A study whose row the population,
+    adjustment or comparison filters hide is named as hidden, not as missing.
+    ('', '') when every selected study has a row.
+    """
+    endpoints = tuple(endpoints)
+    chosen = _filter_studies(store, studies, designs)
+    shown = set(rows.study_id) if len(rows) else set()
+    labels = study_labels(store)
+    groups: dict[str, list[str]] = {}
+    hidden = []
+    hr = store.hazard_ratios
+    for sid in chosen.study_id:
+        if sid in shown:
+            continue
+        name = labels.get(sid, sid)
+        if measure == "HR":
+            has = ((hr.study_id == sid) & hr.endpoint.isin(endpoints)).any()
+            if has and len(hazard_ratio_rows(store, endpoints, studies=[sid])):
+                hidden.append(name)
+                continue
+            others = [e for e in dict.fromkeys(hr[hr.study_id == sid].endpoint) if e not in endpoints]
+            if any(e in _PROGRESSION for e in endpoints) and any(e in _PROGRESSION for e in others):
+                others = [e for e in others if e in _PROGRESSION]   # TTP is what stands in for PFS
+            why = ("report{s} " + " and ".join(sorted(others))) if others else _NOTHING[0]
+        else:
+            (endpoint,) = endpoints
+            if len(response_rows(store, endpoint, measure, studies=[sid])):
+                hidden.append(name)
+                continue
+            n_arms = int((store.arms.study_id == sid).sum())
+            why = _NOTHING[1] if n_arms < 2 else _NOTHING[2]
+        groups.setdefault(why, []).append(name)
+    what = "/".join(endpoints) if len(endpoints) < 3 else "survival"
+    if measure == "HR":
+        head = f"No {what} hazard ratio reported by: "
+    else:
+        head = f"No {what} {'risk ratio' if measure == 'RR' else 'risk difference'} from counts for: "
+    named = {w: n for w, n in groups.items() if w not in _NOTHING or len(n) <= 2}
+    counted = {w: n for w, n in groups.items() if w not in named}
+    parts, details = [], []
+    if named:
+        parts.append("; ".join(_names_with(names, why) for why, names in named.items()))
+    for why, names in counted.items():
+        parts.append(f"{len(names)} {'more ' if named else ''}selected studies that {_NOTHING_VERB[why]}")
+        details.append(f"{why.capitalize()}: {', '.join(names)}.")
+    line = (head + "; ".join(parts) + ".") if parts else ""
+    if hidden:
+        line += (" " if line else "") + f"Hidden by the population, estimate or comparison filters: {', '.join(hidden)}."
+    return line, " ".join(details)
 
 
 # ---------------------------------------------------------------------------

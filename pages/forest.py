@@ -66,14 +66,20 @@ else:
     rows = forest.hazard_ratio_rows(store, endpoints, studies=studies, designs=design, adjustment=adjusted,
                                     populations=population, comparisons=comparisons, sort=sort)
 
-st.caption("**Rows from different studies are not randomised comparisons.** Designs, populations, lines of "
+st.warning("**Rows from different studies are not randomised comparisons.** Designs, populations, lines of "
            "therapy and response criteria differ; only rows within one study compare randomised or matched "
-           "arms, and most studies here are retrospective. Read the side-by-side as context, not as a ranking.")
+           "arms, and most studies here are retrospective. Read the side-by-side as context, not as a ranking.",
+           icon="⚠️")
 
+# selected studies without a row for this endpoint: 'No PFS hazard ratio reported by: Sun 2022 (reports TTP)'
+note, note_names = forest.missing_rows_note(store, rows, (endpoint,) if is_response else endpoints, studies,
+                                            design, measure=measure if is_response else "HR")
 if rows.empty:
     what = "response counts for both arms" if is_response else "hazard ratios"
     st.info(f"No {what} match these filters ({ENDPOINT_NAMES[endpoint]}). Widen the study, design or "
             "population choice.", icon="ℹ️")
+    if note:
+        st.caption(note, help=note_names or None)
 else:
     pooled, reason = forest.pooling(rows)
     measure_name = {"RR": "risk ratios", "RD": "risk differences"}[measure] if is_response else "hazard ratios"
@@ -81,22 +87,32 @@ else:
     fig = forest.forest_figure(rows, pooled, reason, title=title,
                                font_size=figure_font_size(st.session_state["forest.present"]))
     fmt = st.session_state.get("forest.image_format", "svg")
-    st.plotly_chart(fig, width="stretch", theme=None, key="forest.figure",
-                    config=forest.download_config(fig, fmt, f"forest_{endpoint}"))
-    st.caption("The side table is laid out for a wide window: on a narrow one, open the plot full screen "
-               "(⛶ at its top right) or switch on presentation mode. Hover a marker for the source sentence.")
-    d1, d2 = st.columns([2, 3])
-    d1.radio("The camera button (top right of the plot) saves", ["svg", "png"], key="forest.image_format",
+    # the side table keeps its pixel size: below the figure's minimum width the plot scrolls sideways
+    st.markdown(forest.page_css(fig, scroll_key="forest-plot-scroll", frame_key="forest-plot-frame",
+                                exports_key="forest-exports"), unsafe_allow_html=True)
+    with st.container(key="forest-plot-scroll"), st.container(key="forest-plot-frame"):
+        st.plotly_chart(fig, width="stretch", theme=None, key="forest.figure",
+                        config=forest.download_config(fig, fmt, f"forest_{endpoint}"))
+    if note:
+        st.caption(note, help=note_names or None)
+    st.caption("Hover a marker, a study or an estimate for the source sentence"
+               + ("" if is_response else ", an adjustment for its full list of covariates")
+               + ". The full-screen button at the plot's top right enlarges it.")
+    st.radio("The camera button (top right of the plot) saves", ["svg", "png"], key="forest.image_format",
              horizontal=True, format_func=lambda f: f"{f.upper()} image")
     table = forest.rows_table(rows)
-    d2.download_button("Download the rows shown (CSV)", to_csv_bytes(table), mime="text/csv",
-                       file_name=f"hcc_forest_{endpoint}.csv", key="forest.csv")
-    figure_exports(st, fig, name=f"hcc_forest_{endpoint}", key="forest", store=store,
-                   study_ids=set(rows.study_id) if "study_id" in rows else set(), title=title,
-                   key_numbers=table.drop(columns=[c for c in ("Snippet",) if c in table.columns]),
-                   caveats=["Rows from different studies are not randomised comparisons; most studies here "
-                            "are retrospective.", reason or ""],
-                   page_path="forest", params=st.query_params.to_dict())
+    # one row of buttons, each as wide as its label (the stylesheet above sizes the columns)
+    with st.container(key="forest-exports"):
+        exports, csv = st.columns([4, 2])
+        with exports:
+            figure_exports(st, fig, name=f"hcc_forest_{endpoint}", key="forest", store=store,
+                           study_ids=set(rows.study_id) if "study_id" in rows else set(), title=title,
+                           key_numbers=table.drop(columns=[c for c in ("Snippet",) if c in table.columns]),
+                           caveats=["Rows from different studies are not randomised comparisons; most studies "
+                                    "here are retrospective.", reason or ""],
+                           page_path="forest", params=st.query_params.to_dict())
+        csv.download_button("Rows shown (CSV)", to_csv_bytes(table), mime="text/csv",
+                            file_name=f"hcc_forest_{endpoint}.csv", key="forest.csv")
     with st.expander(f"The {len(table)} rows shown, with their source sentences"):
         st.dataframe(table, hide_index=True, width="stretch", key="forest.table",
                      column_config={"Snippet": st.column_config.TextColumn(width="large")})

@@ -4,6 +4,7 @@ and pooling only where a comparison repeats."""
 from __future__ import annotations
 
 import builtins
+import html
 import math
 import re
 import textwrap
@@ -65,11 +66,15 @@ def test_one_row_per_hazard_ratio_with_the_store_values(store, endpoint):
         if pd.notna(r.ci_low):
             assert f"{r.ci_low:g}" in row_text and f"{r.ci_high:g}" in row_text
         if isinstance(r.p_text, str) and r.p_text:
-            assert r.p_text in row_text
-        if r.adjusted:
-            assert r.adjusted_for.split(",")[0] in row_text
+            assert f"p {r.p_text}" in row_text
         else:
-            assert "unadjusted" in row_text
+            assert "p NR" in row_text                       # not reported, never blank
+        # adjusted or not is printed in the row (duplicate-looking rows differ by more than fill)
+        if r.adjusted:
+            first = re.sub(r"\s*\([^()]*\)", "", r.adjusted_for.split(",")[0]).split()[0]
+            assert "adj. for" in row_text and first in row_text
+        else:
+            assert "unadj." in row_text
         if pd.notna(r.ci_level) and round(100 * r.ci_level) != 95:
             assert f"{round(100 * r.ci_level)}% CI" in row_text
 
@@ -206,19 +211,180 @@ def test_readable_with_many_rows_fonts_and_no_overlap(store):
     by_x = {}
     for a in fig.layout.annotations:
         if a.yref == "y":
-            by_x.setdefault((round(a.x, 4), a.xanchor), []).append((a.y, a.text.count("<br>") + 1))
+            by_x.setdefault((round(a.x, 4), round(a.xshift or 0, 2), a.xanchor), []).append(
+                (a.y, a.text.count("<br>") + 1))
     for cells in by_x.values():
         cells.sort()
         for (y0, n0), (y1, n1) in zip(cells, cells[1:]):
             assert y1 - y0 >= (n0 + n1) * line / 2 - 1e-6
-    # and the columns do not run into each other: each cell fits its column
-    for c_left, c_right in _column_bounds(fig):
-        assert c_left < c_right
+    # and the columns do not run into each other, at the narrowest width the page allows
+    _assert_no_overlap(fig, fig.layout.meta["min_width"])
 
 
-def _column_bounds(fig):
-    xs = sorted({a.x for a in fig.layout.annotations if a.yref == "y" and a.xanchor == "left"})
-    return list(zip(xs, xs[1:]))
+def _assert_no_overlap(fig, width):
+    """No two texts of one table row overlap, none leaves its side of the figure, at this width."""
+    meta = fig.layout.meta
+    ml, mr = fig.layout.margin.l, fig.layout.margin.r
+    rows = {}
+    for b in forest.text_boxes(fig, width):
+        rows.setdefault(round(b["y"], 3), []).append(b)
+        assert b["x0"] >= 0 and b["x1"] <= width, (width, b)
+        # left-table text stays left of the effect axis, right-table text right of it
+        assert b["x1"] <= ml or b["x0"] >= width - mr, (width, b)
+    gap = 4    # px: columns keep at least this much white between them
+    for y, boxes in rows.items():
+        boxes.sort(key=lambda b: b["x0"])
+        for a, b in zip(boxes, boxes[1:]):
+            assert a["x1"] + gap <= b["x0"], f"overlap at {width} px: {a['text']!r} runs into {b['text']!r}"
+    assert meta["min_width"] <= fig.layout.width <= meta["max_width"]
+
+
+def _many_rows(store):
+    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)      # every filter open
+    return rows
+
+
+@pytest.mark.parametrize("font_size", [14, 18])            # laptop, presentation mode
+@pytest.mark.parametrize("kind", ["HR", "RR", "RD"])
+def test_side_table_texts_never_overlap_at_any_window_width(store, kind, font_size):
+    """The columns are laid out in pixels from the text lengths at the actual font size; the
+    figure is drawn at any width from its minimum (the page scrolls below it) to 1900 px."""
+    if kind == "HR":
+        rows = _many_rows(store)
+    else:
+        rows = forest.response_rows(store, "ORR", kind, comparisons="all", populations=None)
+    if rows.empty:
+        pytest.skip("no rows")
+    fig = forest.forest_figure(rows, *forest.pooling(rows), title="t", font_size=font_size)
+    meta = fig.layout.meta
+    for width in sorted({meta["min_width"], fig.layout.width, 1100, 1400, 1900}):
+        if width >= meta["min_width"]:
+            _assert_no_overlap(fig, width)
+    # column x-positions: each column starts after the previous one's widest text and a gap
+    for side in ("left", "right"):
+        xs, ws = meta[f"{side}_x"], meta[f"{side}_w"]
+        for i in range(len(xs) - 1):
+            assert xs[i] + ws[i] < xs[i + 1]
+    # a laptop with the sidebar open (1280 px window: 820 px for the page) fits without scrolling
+    if font_size == 14:
+        assert meta["min_width"] <= 820
+    else:   # presentation mode hides the sidebar: 1080 px at a 1280 px window
+        assert meta["min_width"] <= 1080
+
+
+def test_presentation_mode_enlarges_every_text(store):
+    rows = _many_rows(store)
+    small = forest.forest_figure(rows, title="t", font_size=14)
+    large = forest.forest_figure(rows, title="t", font_size=18)
+    assert len(small.layout.annotations) == len(large.layout.annotations)
+    for a, b in zip(small.layout.annotations, large.layout.annotations):
+        assert b.font.size > a.font.size, a.text
+    assert large.layout.title.font.size > small.layout.title.font.size
+    assert large.layout.xaxis.tickfont.size > small.layout.xaxis.tickfont.size
+    assert large.layout.legend.font.size > small.layout.legend.font.size
+    assert large.layout.legend2.font.size > small.layout.legend2.font.size
+    assert large.layout.meta["min_width"] > small.layout.meta["min_width"]   # the table grows with its text
+
+
+def test_not_reported_numbers_read_nr(store):
+    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    fig = forest.forest_figure(rows)
+    ys = {}
+    for tr in fig.data:
+        if tr.meta == "estimates":
+            ys.update(dict(zip(tr.ids, tr.y)))
+    no_events = rows[rows.events_experimental.isna() & rows.events_reference.isna()]
+    assert len(no_events)
+    for r in no_events.itertuples():
+        assert "(NR)" in " ".join(_row_annotations(fig, ys[r.row_id]))
+    fake = pd.DataFrame([_fake_row("a", 0.5, 0.3, 0.9, n_experimental=None, n_reference=40,
+                                   events_experimental=12, events_reference=None)])
+    text = " ".join(_row_annotations(forest.forest_figure(fake), _estimates_y(forest.forest_figure(fake))["a"]))
+    assert "NR / 40" in text and "(12 / NR)" in text and "p NR" in text
+
+
+def _estimates_y(fig):
+    out = {}
+    for tr in fig.data:
+        if tr.meta == "estimates":
+            out.update(dict(zip(tr.ids, tr.y)))
+    return out
+
+
+def test_adjusted_and_unadjusted_rows_of_one_study_read_differently(store):
+    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    fig = forest.forest_figure(rows)
+    ys = _estimates_y(fig)
+    twins = rows[rows.duplicated(["study_id", "endpoint", "comparison", "population"], keep=False)]
+    if twins.empty:
+        pytest.skip("no study reports one comparison both adjusted and unadjusted")
+    for _, grp in twins.groupby(["study_id", "endpoint", "comparison", "population"]):
+        texts = [" ".join(_row_annotations(fig, ys[rid])) for rid in grp.row_id]
+        assert len(set(texts)) == len(texts)
+        for t, adj in zip(texts, grp.adjusted):
+            assert ("adj. for" in t) if adj else ("unadj." in t)
+    # the abbreviated covariates keep their full list in the hover of the cell
+    adjusted = rows[rows.adjusted].iloc[0]
+    tips = [a.hovertext for a in fig.layout.annotations if a.hovertext and a.y == pytest.approx(ys[adjusted.row_id])]
+    assert any(adjusted.adjusted_for in html.unescape(t) for t in tips)
+
+
+def test_markers_never_hide_their_confidence_interval(store):
+    """Whiskers are drawn above the markers, and a marker is at most 55% as wide as its CI
+    on the narrowest effect axis (BRISK-FL and LIGHT have narrow CIs), never below 7 px."""
+    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    for font_size in (14, 18):
+        fig = forest.forest_figure(rows, font_size=font_size)
+        k = font_size / 14
+        order = [tr.meta for tr in fig.data]
+        assert order.index("whiskers") > max(i for i, m in enumerate(order) if m == "estimates")
+        lo, hi = fig.layout.xaxis.range
+        plot_px = forest.MIN_PLOT_PX * k
+        by_id = rows.set_index("row_id")
+        for tr in fig.data:
+            if tr.meta != "estimates":
+                continue
+            for rid, size in zip(tr.ids, tr.marker.size):
+                r = by_id.loc[rid]
+                if pd.isna(r.ci_low):
+                    continue
+                a, b = (min(max(math.log10(v), lo), hi) for v in (r.ci_low, r.ci_high))
+                ci_px = (b - a) / (hi - lo) * plot_px
+                assert size <= max(7 * k, 0.55 * ci_px) + 0.1, (rid, size, ci_px)
+
+
+def test_note_names_selected_studies_without_a_row(store):
+    if "sun2022" not in set(store.studies.study_id):
+        pytest.skip("Sun 2022 not in the store")
+    rows = forest.hazard_ratio_rows(store, ["PFS"], studies=["sun2022"])
+    assert rows.empty
+    assert forest.missing_rows_note(store, rows, ["PFS"], ["sun2022"]) == \
+        ("No PFS hazard ratio reported by: Sun 2022 (reports TTP).", "")
+    shown = forest.hazard_ratio_rows(store, ["OS"], studies=["sun2022"])
+    assert forest.missing_rows_note(store, shown, ["OS"], ["sun2022"]) == ("", "")
+    # a row the filters hide is named as hidden, not as missing
+    hidden = forest.hazard_ratio_rows(store, ["OS"], studies=["sun2022"], adjustment="unadjusted")
+    if hidden.empty:
+        note, _ = forest.missing_rows_note(store, hidden, ["OS"], ["sun2022"])
+        assert note.startswith("Hidden by") and "Sun 2022" in note
+    # studies that report no hazard ratio at all are counted on the line and named in its tooltip
+    none = [sid for sid in store.studies.study_id if sid not in set(store.hazard_ratios.study_id)][:5]
+    if len(none) >= 3:
+        empty = forest.hazard_ratio_rows(store, ["OS"], studies=none)
+        note, names = forest.missing_rows_note(store, empty, ["OS"], none)
+        assert note == f"No OS hazard ratio reported by: {len(none)} selected studies that report no hazard ratio at all."
+        labels = forest.study_labels(store)
+        assert all(labels[sid] in names for sid in none)
+
+
+def test_page_css_scrolls_below_the_minimum_width(store):
+    rows = forest.hazard_ratio_rows(store, ["OS"])
+    fig = forest.forest_figure(rows)
+    css = forest.page_css(fig, "a-scroll", "a-frame", "a-exports")
+    assert ".st-key-a-scroll { overflow-x: auto;" in css
+    assert f"min-width: {fig.layout.meta['min_width']}px" in css
+    with pytest.raises(ValueError):
+        forest.page_css(fig, "x}</style><script>", "y")
 
 
 def test_wrapped_text_fits_its_column():

@@ -3,6 +3,7 @@ falls back with a notice, the rows shown match the store. (AppTest has no
 plotly element: the rows are checked through the table under the plot.)"""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,8 @@ def test_endpoint_parameter_selects_the_endpoint_when_the_page_opens(store):
     assert set(table.Endpoint) == {"PFS"}
     assert len(table) == len(expected)
     assert sorted(table.HR) == sorted(r.hr for r in expected)
-    assert any("not randomised" in c.value for c in at.caption)
+    # the cross-study caveat is a warning box, as on the other pages
+    assert any("not randomised" in w.value for w in at.warning)
 
 
 def test_no_parameters_open_overall_survival_with_the_default_studies(store):
@@ -117,3 +119,44 @@ def test_csv_download_is_offered(store):
     if at.dataframe:
         buttons = at.get("download_button")
         assert buttons and any("CSV" in b.proto.label for b in buttons)
+
+
+def test_a_selected_study_without_the_endpoint_is_named_under_the_plot(store):
+    if "sun2022" not in set(store.studies.study_id):
+        pytest.skip("Sun 2022 not in the store")
+    at = open_forest(endpoint="PFS", studies="sun2022,huang2022")
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert "No PFS hazard ratio reported by: Sun 2022 (reports TTP)." in captions
+    # also when no study of the selection has a row at all
+    at = open_forest(endpoint="PFS", studies="sun2022")
+    assert any("No hazard ratios" in i.value for i in at.info)
+    assert "No PFS hazard ratio reported by: Sun 2022 (reports TTP)." in [c.value for c in at.caption]
+
+
+def test_the_figure_scrolls_rather_than_squeezes_and_buttons_keep_their_labels():
+    at = open_forest(endpoint="survival", comparisons="all")
+    assert not at.exception
+    css = " ".join(m.value for m in at.markdown if "<style>" in m.value)
+    assert ".st-key-forest-plot-scroll { overflow-x: auto;" in css and "min-width:" in css
+    assert ".st-key-forest-exports" in css
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Rows shown (CSV)" in labels
+
+
+def _figure(at) -> dict:
+    """The plotly figure the page sent (AppTest keeps it as an unknown element with its spec)."""
+    return json.loads(at.get("plotly_chart")[0].proto.spec)
+
+
+def test_presentation_mode_from_the_link_enlarges_the_figure():
+    normal = _figure(open_forest())
+    at = open_forest(present="1")
+    assert not at.exception
+    assert at.toggle(key="forest.present").value is True
+    large = _figure(at)
+    assert large["layout"]["font"]["size"] > normal["layout"]["font"]["size"]
+    small_sizes = sorted(a["font"]["size"] for a in normal["layout"]["annotations"])
+    large_sizes = sorted(a["font"]["size"] for a in large["layout"]["annotations"])
+    assert min(large_sizes) > max(small_sizes) - 1       # the side table too, not only the title
+    assert large["layout"]["meta"]["min_width"] > normal["layout"]["meta"]["min_width"]
