@@ -17,16 +17,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-CHROMIUM = os.environ.get("HCC_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
-]
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from components.export import CHROMIUM, CHROMIUM_ARGS  # noqa: E402,F401  (shared with the browser tests)
 
 
 # ---------------------------------------------------------------- the server

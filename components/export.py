@@ -18,6 +18,16 @@ import plotly.graph_objects as go
 _lock = threading.Lock()
 _started = False
 
+CHROMIUM = os.environ.get("HCC_CHROMIUM", "/usr/bin/chromium")
+# Headless Chromium on a machine with no outside network: without the
+# background-networking flags it keeps trying hosts it cannot reach. Used by the
+# browser tests and the benchmarks, which drive the same system Chromium.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
+]
+
 
 def chromium_path() -> str | None:
     for candidate in (os.environ.get("HCC_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):

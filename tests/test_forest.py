@@ -48,7 +48,7 @@ def _hr_endpoints(store):
 def test_one_row_per_hazard_ratio_with_the_store_values(store, endpoint):
     expected = store.hazard_ratios[store.hazard_ratios.endpoint == endpoint]
     if expected.empty:
-        pytest.skip(f"no {endpoint} hazard ratio in the store yet")
+        pytest.fail(f"no {endpoint} hazard ratio in the bundled store: it lost data")
     rows = forest.hazard_ratio_rows(store, [endpoint])     # every filter open
     fig = forest.forest_figure(rows, *forest.pooling(rows))
     points = _estimates(fig)
@@ -168,7 +168,7 @@ def test_conflicted_rows_carry_a_visible_mark(store):
     rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
     conflicted = rows[rows.conflict_ids.map(bool)]
     if conflicted.empty:
-        pytest.skip("no hazard ratio with a recorded conflict in the store yet")
+        pytest.fail("no hazard ratio with a recorded conflict in the bundled store: it lost data")
     fig = forest.forest_figure(rows)
     ys = {}
     for tr in fig.data:
@@ -254,7 +254,7 @@ def test_side_table_texts_never_overlap_at_any_window_width(store, kind, font_si
     else:
         rows = forest.response_rows(store, "ORR", kind, comparisons="all", populations=None)
     if rows.empty:
-        pytest.skip("no rows")
+        pytest.fail("no rows")
     fig = forest.forest_figure(rows, *forest.pooling(rows), title="t", font_size=font_size)
     meta = fig.layout.meta
     for width in sorted({meta["min_width"], fig.layout.width, 1100, 1400, 1900}):
@@ -317,7 +317,7 @@ def test_adjusted_and_unadjusted_rows_of_one_study_read_differently(store):
     ys = _estimates_y(fig)
     twins = rows[rows.duplicated(["study_id", "endpoint", "comparison", "population"], keep=False)]
     if twins.empty:
-        pytest.skip("no study reports one comparison both adjusted and unadjusted")
+        pytest.fail("no study reports one comparison both adjusted and unadjusted")
     for _, grp in twins.groupby(["study_id", "endpoint", "comparison", "population"]):
         texts = [" ".join(_row_annotations(fig, ys[rid])) for rid in grp.row_id]
         assert len(set(texts)) == len(texts)
@@ -355,7 +355,7 @@ def test_markers_never_hide_their_confidence_interval(store):
 
 def test_note_names_selected_studies_without_a_row(store):
     if "sun2022" not in set(store.studies.study_id):
-        pytest.skip("Sun 2022 not in the store")
+        pytest.fail("Sun 2022 not in the store")
     rows = forest.hazard_ratio_rows(store, ["PFS"], studies=["sun2022"])
     assert rows.empty
     assert forest.missing_rows_note(store, rows, ["PFS"], ["sun2022"]) == \
@@ -476,7 +476,7 @@ def _expected_response_pairs(store, endpoint):
 def test_response_rows_from_counts(store, endpoint):
     expected = _expected_response_pairs(store, endpoint)
     if not expected:
-        pytest.skip(f"no two-arm {endpoint} counts in the store yet")
+        pytest.fail(f"no two-arm {endpoint} counts in the bundled store: it lost data")
     rows = forest.response_rows(store, endpoint, "RR", comparisons="headline")
     got = {(r.study_id, r.criteria, r.population): r for r in rows.itertuples()}
     assert len(rows) == len(expected)

@@ -327,10 +327,10 @@ def test_store_labels_say_what_curves_are_rebuilt_from(store):
 def test_contradictory_store_anchor_is_surfaced(store):
     src = {s.key: s for s in curve_sources(store, "OS")}.get("sun2022:folfox4")
     if src is None:
-        pytest.skip("sun2022 not in the store")
+        pytest.fail("sun2022 not in the store")
     six = [a for a in src.anchors if a.kind == "rate" and a.time == 6]
     if not six or six[0].survival != 0.5:
-        pytest.skip("the 6-month rate of FOLFOX4 is no longer 50%")
+        pytest.fail("the 6-month rate of FOLFOX4 is no longer 50%")
     assert not six[0].used and "median" in six[0].why_unused
     assert src.conflicts, "the recorded conflict is carried with the curve"
 
@@ -347,7 +347,7 @@ def test_digitised_files_take_precedence(store, tmp_path):
 def test_broken_digitised_file_falls_back_with_a_note(store, tmp_path):
     sid, aid = "huang2022", "folfox_haic"
     if not ((store.arms.study_id == sid) & (store.arms.arm_id == aid)).any():
-        pytest.skip("huang2022 not in the store")
+        pytest.fail("huang2022 not in the store")
     (tmp_path / f"{sid}__{aid}__OS.curve.csv").write_bytes(b"PK\x03\x04junk")
     (tmp_path / f"{sid}__{aid}__OS.risk.csv").write_text("0,55\n")
     src = {s.key: s for s in curve_sources(store, "OS", digitised_dir=tmp_path)}[f"{sid}:{aid}"]
