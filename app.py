@@ -1,6 +1,8 @@
 """HCC evidence-comparison dashboard: entry point and page navigation."""
 import streamlit as st
 
+import components.runtime  # noqa: F401  (heavy imports loaded once, then frozen out of the collector's way)
+
 st.set_page_config(page_title="HCC evidence dashboard", page_icon="⚕", layout="wide")
 
 PAGES = [

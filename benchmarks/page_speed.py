@@ -80,20 +80,20 @@ def _query(target: Target) -> dict:
 def _forest_figures(store, q):
     from components import forest
     endpoint = q.get("endpoint", "OS")
-    endpoints = forest.SURVIVAL_ENDPOINTS if endpoint == "survival" else (endpoint,)
+    endpoints = forest_rows.SURVIVAL_ENDPOINTS if endpoint == "survival" else (endpoint,)
     if endpoint in getattr(forest, "RESPONSE_ENDPOINTS", ()):
         raise LookupError("response endpoints: use the page's own figure")
-    rows = forest.hazard_ratio_rows(store, endpoints, studies=forest.default_studies(store), designs=[],
+    rows = forest_rows.hazard_ratio_rows(store, endpoints, studies=forest_rows.default_studies(store), designs=[],
                                     adjustment="both", populations=["overall", "matched"], comparisons="headline",
                                     sort="listed")
-    pooled, reason = forest.pooling(rows)
-    names = {**forest.ENDPOINT_TITLES, "survival": "All survival endpoints (OS, PFS, TTP)"}
+    pooled, reason = forest_rows.pooling(rows)
+    names = {**naming.ENDPOINT_TITLES, "survival": "All survival endpoints (OS, PFS, TTP)"}
     return [forest.forest_figure(rows, pooled, reason, title=f"{names[endpoint]}: hazard ratios")]
 
 
 def _ae_figures(store, q):
     from components.ae_heatmap import ae_heatmap, difference_figure
-    from evidence.ae_matrix import arm_key, build_matrix, default_arm_keys, study_differences, two_arm_comparisons
+    from views.ae_matrix import arm_key, build_matrix, default_arm_keys, study_differences, two_arm_comparisons
     band = q.get("grade", "3-4")
     comparisons = two_arm_comparisons(store)
     figs = []
@@ -111,8 +111,8 @@ def _ae_figures(store, q):
 
 def _survival_figures(store, q):
     from components import survival as sv
-    from evidence import survival_inputs as si
-    from evidence import survival_stats as ss
+    from views import survival_inputs as si
+    from analysis import survival as ss
     family = q.get("endpoint", "OS")
     by_family = {fam: si.curve_sources(store, fam) for fam in ("OS", "PFS")}
     names = {}

@@ -94,11 +94,11 @@ def child(spec: dict) -> dict:
 
     elif task == "reconstruct":
         try:
-            from evidence import survival_inputs as si
+            from views import survival_inputs as si
         except ImportError as exc:
-            return {"missing": f"evidence.survival_inputs not importable: {exc}"}
+            return {"missing": f"views.survival_inputs not importable: {exc}"}
         if not hasattr(si, "curve_sources") or not (hasattr(si, "rebuild") or hasattr(si, "rebuild_from_args")):
-            return {"missing": "evidence.survival_inputs has no curve_sources/rebuild"}
+            return {"missing": "views.survival_inputs has no curve_sources/rebuild"}
         rebuild = si.rebuild if hasattr(si, "rebuild") else (lambda s: si.rebuild_from_args(si.rebuild_args(s)))
         families = list(getattr(si, "FAMILIES", {"OS": 0, "PFS": 0}))
         t, c = time.perf_counter(), time.process_time()

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import html
 import re
-import textwrap
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from evidence.ae_matrix import BANDS, OVERALL, UNMAPPED, AEMatrix, Differences, split_arm_key
-from .overview import study_name
+from evidence.naming import AE_BANDS as BANDS, AE_OVERALL as OVERALL, AE_UNMAPPED as UNMAPPED
+
+from .text import esc, text_px, wrap_chars, wrap_label
+
+if TYPE_CHECKING:   # built by views.ae_matrix; figures only read them
+    from views.ae_matrix import AEMatrix, Differences
 
 # Colour: cmocean "deep" (Thyng et al., Oceanography 2016), a sequential scale
 # built to be perceptually uniform: lightness falls in even steps from pale green
@@ -85,112 +89,8 @@ def text_colour(value: float, zmax: float) -> str:
     return DARK_TEXT if contrast_ratio(cell, DARK_TEXT) >= contrast_ratio(cell, LIGHT_TEXT) else LIGHT_TEXT
 
 
-# Arial's advance widths in em (Helvetica metrics), to wrap column labels by how
-# wide they print rather than by how many characters they have: "FOLFOX-HAIC"
-# is half as wide again as "sorafenib +".
-_EM = {**{c: 0.722 for c in "ABCDEGHKNOQRSUVXY"}, **{c: 0.611 for c in "FJLPTZ"}, "I": 0.278, "M": 0.833,
-       "W": 0.944, **{c: 0.556 for c in "abcdeghnopqu0123456789"}, **{c: 0.222 for c in "ijl"},
-       **{c: 0.278 for c in "ft /.,:;"}, "r": 0.333, "s": 0.5, "v": 0.5, "x": 0.5, "y": 0.5, "z": 0.5, "k": 0.5,
-       "m": 0.833, "w": 0.722, "-": 0.333, "(": 0.333, ")": 0.333, "+": 0.584, "=": 0.584, "≥": 0.584,
-       "…": 1.0, "⚠": 1.0, "%": 0.889, "\u00a0": 0.278}
-
-
-def text_px(text: str, size: float, bold: bool = False) -> float:
-    """Estimated printed width of a line of Arial at `size` px."""
-    return sum(_EM.get(ch, 0.6) for ch in str(text)) * size * (1.07 if bold else 1.0)
-
-
-def _glue(text: str) -> str:
-    """Keep a connector with the word it joins: 'Sorafenib + TACE-HAIC' never leaves '+' on a line alone."""
-    return re.sub(r"(?<!\S)([+&/]|vs\.?|with)\s+", lambda m: m.group(1) + "\u00a0", str(text).strip())
-
-
-def _greedy(words: list[str], budget: float, size: float, bold: bool) -> list[str]:
-    lines, line = [], ""
-    for w in words:
-        trial = f"{line} {w}" if line else w
-        if not line or text_px(trial, size, bold) <= budget:
-            line = trial
-        else:
-            lines.append(line)
-            line = w
-    return lines + ([line] if line else [])
-
-
-def _pieces(word: str, budget: float, size: float, bold: bool) -> list[str]:
-    """A word wider than the line breaks after its hyphens ('FOLFOX-' / 'HAIC'), never inside a part."""
-    if text_px(word, size, bold) <= budget or "-" not in word:
-        return [word]
-    parts = [p + "-" for p in word.split("-")[:-1]] + [word.split("-")[-1]]
-    out = [parts[0]]
-    for p in parts[1:]:
-        if text_px(out[-1] + p, size, bold) <= budget:
-            out[-1] += p
-        else:
-            out.append(p)
-    return out
-
-
-def wrap_label(text: str, budget_px: float, size: float, max_lines: int = 3, bold: bool = False) -> list[str]:
-    """Balanced lines of at most budget_px each: the fewest lines, then the narrowest widest line
-    (so 'Sorafenib + TACE-HAIC' prints 'Sorafenib' over '+ TACE-HAIC', not three ragged lines)."""
-    words = []
-    for w in _glue(text).split(" "):
-        if w:
-            words += _pieces(w, budget_px, size, bold)
-    # a piece that ends with "-" joins the next without a space
-    def lay(budget):
-        lines = _greedy(words, budget, size, bold)
-        return [re.sub(r"- (?=\S)", "-", ln) for ln in lines]
-    lines = lay(budget_px)
-    lo, hi = max((text_px(w, size, bold) for w in words), default=0.0), budget_px
-    while hi - lo > 1:                       # the narrowest budget that still needs no more lines
-        mid = (lo + hi) / 2
-        if len(lay(mid)) <= len(lines):
-            hi = mid
-        else:
-            lo = mid
-    if hi < budget_px:
-        lines = lay(hi)
-    lines = [ln.replace("\u00a0", " ") for ln in lines] or [""]
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = lines[-1].rstrip(" ,;") + "…"
-    return lines
-
-
-def _wrap(text: str, width: int, max_lines: int = 3) -> list[str]:
-    # hyphenated names stay whole unless a part is longer than the line ("FOLFOX-HAIC")
-    hyphens = any(len(w) > width for w in str(text).split())
-    lines = textwrap.wrap(str(text), width=width, break_long_words=False, break_on_hyphens=hyphens) or [""]
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = lines[-1].rstrip(" ,;") + "…"
-    return lines
-
-
 def _plain_lines(label: str) -> list[str]:
     return html.unescape(re.sub(r"</?[bi]>", "", label)).split("<br>")
-
-
-def _esc(text) -> str:
-    """Plotly renders a subset of HTML in labels: escape what came from a file."""
-    return html.escape(str(text), quote=False)
-
-
-def study_title(store, study_id: str) -> str:
-    """The study as a clinician names it; a review-reported trial without a name gets its citation's words."""
-    name = study_name(store, study_id)
-    if name == study_id:
-        row = store.studies[store.studies.study_id == study_id]
-        cit = str(row.citation.iloc[0]) if len(row) and isinstance(row.citation.iloc[0], str) else ""
-        name = cit.split(" as reported in")[0].strip() or study_id
-    return name
-
-
-def _is_review(store, study_id: str) -> bool:
-    row = store.studies[store.studies.study_id == study_id]
-    return bool(len(row)) and "source_kind" in row and row.source_kind.iloc[0] == "review"
 
 
 COLUMN_WIDTH = 100         # px per arm where the screen allows; narrower screens shrink the figure
@@ -240,29 +140,24 @@ def figure_width(n_columns: int, left_px: int, font_size: int = NORMAL_FONT) -> 
     return left_px + 10 + z["right"] + z["column"] * max(n_columns, 1)
 
 
-def arm_label(store, column, budget_px: float = 90.0, font_size: int = 12) -> str:
+def arm_label(column, budget_px: float = 90.0, font_size: int = 12) -> str:
     """'Huang 2022<br>FOLFOX-HAIC<br>N=55' (N of the adverse-event table; 'matched' where it is),
     each line at most budget_px wide when printed at font_size."""
-    arm = store.arm_label(column.study_id, column.arm_id)
+    arm = column.arm_label
     # narrow columns: a long label loses its parenthesis (the hover keeps the full label)
     if len(wrap_label(arm, budget_px, font_size, 99)) > 3 and " (" in arm:
         arm = arm.split(" (")[0]
-    lines = [f"<b>{_esc(x)}</b>" for x in wrap_label(study_title(store, column.study_id), budget_px, font_size, 2,
+    lines = [f"<b>{esc(x)}</b>" for x in wrap_label(column.study_name, budget_px, font_size, 2,
                                                      bold=True)]
-    lines += [_esc(x) for x in wrap_label(arm, budget_px, font_size, 3)]
+    lines += [esc(x) for x in wrap_label(arm, budget_px, font_size, 3)]
     lines.append(f"N={column.n}" if column.n else "N not stated")
     if column.n_note:
         lines.append(f"({column.n_note})")
-    if _is_review(store, column.study_id):
+    if column.via_review:
         lines.append("<i>via review</i>")
     if not column.has_ae_data:
         lines.append("<i>no AE data</i>")
     return "<br>".join(lines)
-
-
-def arm_plain_label(store, key: str) -> str:
-    sid, aid = split_arm_key(key)
-    return f"{study_title(store, sid)} · {store.arm_label(sid, aid)}"
 
 
 def cell_text(cell) -> str:
@@ -292,20 +187,20 @@ def _has_percent(cell) -> bool:
 def _grade_text(cell) -> str:
     band = {"3-4": "grade 3-4", "any": "any grade", "1-2": "grade 1-2"}.get(cell["grade"], cell["grade"])
     if cell["derived"]:
-        return f"{band}, derived: {_esc(cell['formula'])}"
+        return f"{band}, derived: {esc(cell['formula'])}"
     return f"{band}, as printed"
 
 
 def _snippet(text: str, width: int = 70) -> str:
-    return "<br>".join(_esc(x) for x in _wrap(f"“{text}”", width, 6))
+    return "<br>".join(esc(x) for x in wrap_chars(f"“{text}”", width, 6))
 
 
 def hover_text(cell, column_label: str) -> str:
     """The paper's own term, the grade band as printed, the numbers, the snippet and any conflict."""
-    head = f"<b>{_esc(cell['term'])}</b> · {_esc(column_label)}"
+    head = f"<b>{esc(cell['term'])}</b> · {esc(column_label)}"
     if cell["status"] == "NR":
         return head + "<br>Not reported at this grade band by this paper<br>(not the same as zero)"
-    lines = [head, f"Paper's term: <b>{_esc(cell['term_reported'])}</b> ({_grade_text(cell)})"]
+    lines = [head, f"Paper's term: <b>{esc(cell['term_reported'])}</b> ({_grade_text(cell)})"]
     if cell["percent_source"] == "count/denominator":
         lines.append(f"{int(cell['count'])}/{int(cell['denominator'])} = {cell['computed_percent']:.1f}%"
                      + (f" (printed {cell['printed_percent']:g}%)" if cell["printed_percent"] is not None
@@ -317,9 +212,9 @@ def hover_text(cell, column_label: str) -> str:
     if cell["mismatch"]:
         lines.append(f"{CONFLICT_MARK} printed {cell['printed_percent']:g}% ≠ {int(cell['count'])}/"
                      f"{int(cell['denominator'])}; the colour uses the count")
-    lines.append(f"{_esc(cell['location'])}: {_snippet(cell['snippet'])}")
+    lines.append(f"{esc(cell['location'])}: {_snippet(cell['snippet'])}")
     for c in cell["conflicts"]:
-        lines.append(f"{CONFLICT_MARK} " + "<br>".join(_esc(x) for x in _wrap(c, 70, 4)))
+        lines.append(f"{CONFLICT_MARK} " + "<br>".join(esc(x) for x in wrap_chars(c, 70, 4)))
     if cell["n_alternatives"]:
         lines.append(f"(printed {cell['n_alternatives'] + 1} times at this band; first record shown)")
     return "<br>".join(lines)
@@ -335,9 +230,9 @@ def _row_layout(matrix: AEMatrix) -> list[tuple[str, str, str]]:
             title = "Not yet harmonised (paper's own term)"
         else:
             title = category
-        out.append(("header", f"§{category}", f"<b>{_esc(title)}</b>"))
+        out.append(("header", f"§{category}", f"<b>{esc(title)}</b>"))
         for r in group.itertuples():
-            out.append(("term", r.row_key, "<br>".join(_esc(x) for x in _wrap(r.row_key, 24, 2))))
+            out.append(("term", r.row_key, "<br>".join(esc(x) for x in wrap_chars(r.row_key, 24, 2))))
     return out
 
 
@@ -346,7 +241,7 @@ def figure_height(n_rows: int, top_margin: int = 120, row_height: int = ROW_HEIG
     return top_margin + BOTTOM_MARGIN + row_height * max(n_rows, 1) + 20
 
 
-def ae_heatmap(matrix: AEMatrix, store, title: str | None = None, font_size: int = NORMAL_FONT) -> go.Figure:
+def ae_heatmap(matrix: AEMatrix, title: str | None = None, font_size: int = NORMAL_FONT) -> go.Figure:
     """Rows: harmonised terms under their organ system. Columns: arms (study, arm, N).
 
     One trace per cell state, by name, so no state can pass for another:
@@ -365,8 +260,8 @@ def ae_heatmap(matrix: AEMatrix, store, title: str | None = None, font_size: int
     x = [c.key for c in cols]
     left = left_margin([label for _, _, label in layout_rows], font_size)
     budget = column_label_budget(len(cols), left, font_size)
-    x_labels = [arm_label(store, c, budget, z["col_label"]) for c in cols]
-    plain = {c.key: arm_plain_label(store, c.key) for c in cols}
+    x_labels = [arm_label(c, budget, z["col_label"]) for c in cols]
+    plain = {c.key: c.plain_label for c in cols}
     y = [key for _, key, _ in layout_rows]
     y_labels = [label for _, _, label in layout_rows]
     cells = {(c.row_key, c.column_key): c for _, c in matrix.cells.iterrows()}
@@ -454,7 +349,7 @@ def ae_heatmap(matrix: AEMatrix, store, title: str | None = None, font_size: int
     )
     # the colour bar's title sits above the plot area, clear of its top tick label
     fig.add_annotation(xref="paper", yref="paper", x=1.01, y=1, xanchor="left", yanchor="bottom", yshift=8,
-                       text=f"% of patients,<br>{_esc(band.split(' (')[0].lower())}", showarrow=False,
+                       text=f"% of patients,<br>{esc(band.split(' (')[0].lower())}", showarrow=False,
                        align="left", font=dict(size=z["row_label"]))
     # the key to NR: a swatch drawn as the cells are (white, grey frame, grey "NR") under the colour bar
     step = z["key"] * 1.3
@@ -480,21 +375,21 @@ def _term_rows(df: pd.DataFrame) -> list[tuple[str, str, str]]:
     out = []
     for category, group in df.groupby("category", sort=False):
         title = "Overall (whole patient)" if category == OVERALL else category
-        out.append(("header", f"§{category}", f"<b>{_esc(title)}</b>"))
+        out.append(("header", f"§{category}", f"<b>{esc(title)}</b>"))
         for r in group.itertuples():
-            out.append(("term", r.row_key, _esc(r.row_key)))
+            out.append(("term", r.row_key, esc(r.row_key)))
     return out
 
 
-def difference_headers(diffs: Differences, store) -> tuple[str, str]:
+def difference_headers(diffs: Differences) -> tuple[str, str]:
     """The side table's two column headers, naming the arms in the order their counts are printed:
     ('FOLFOX-HAIC n/N vs Sorafenib n/N', 'Difference, % points (95% CI)')."""
-    exp_label = _short(store.arm_label(*split_arm_key(diffs.experimental)))
-    ref_label = _short(store.arm_label(*split_arm_key(diffs.reference)))
-    return (f"{_esc(exp_label)} n/N vs {_esc(ref_label)} n/N", "Difference, % points (95% CI)")
+    exp_label = _short(diffs.experimental_label)
+    ref_label = _short(diffs.reference_label)
+    return (f"{esc(exp_label)} n/N vs {esc(ref_label)} n/N", "Difference, % points (95% CI)")
 
 
-def difference_figure(diffs: Differences, store, title: str | None = None,
+def difference_figure(diffs: Differences, title: str | None = None,
                       font_size: int = NORMAL_FONT) -> go.Figure:
     """Risk difference (experimental - reference) per term with its 95% Newcombe interval.
 
@@ -506,9 +401,7 @@ def difference_figure(diffs: Differences, store, title: str | None = None,
     sc = _scale(font_size)
     fs = lambda px: round(px * sc)      # noqa: E731
     t = diffs.table
-    exp_sid, exp_aid = split_arm_key(diffs.experimental)
-    ref_sid, ref_aid = split_arm_key(diffs.reference)
-    exp_label, ref_label = store.arm_label(exp_sid, exp_aid), store.arm_label(ref_sid, ref_aid)
+    exp_label, ref_label = diffs.experimental_label, diffs.reference_label
     rows = _term_rows(t) if len(t) else []
     y = [k for _, k, _ in rows]
     y_labels = [lab for _, _, lab in rows]
@@ -518,15 +411,15 @@ def difference_figure(diffs: Differences, store, title: str | None = None,
     pts = [by_key[k] for kind, k, _ in rows if kind == "term"]
     hover = []
     for r in pts:
-        lines = [f"<b>{_esc(r.term)}</b>",
-                 f"{_esc(exp_label)}: {r.count_experimental}/{r.n_experimental} "
-                 f"({100 * r.count_experimental / r.n_experimental:.1f}%), paper's term “{_esc(r.term_experimental)}”",
-                 f"{_esc(ref_label)} (reference): {r.count_reference}/{r.n_reference} "
-                 f"({100 * r.count_reference / r.n_reference:.1f}%), paper's term “{_esc(r.term_reference)}”",
+        lines = [f"<b>{esc(r.term)}</b>",
+                 f"{esc(exp_label)}: {r.count_experimental}/{r.n_experimental} "
+                 f"({100 * r.count_experimental / r.n_experimental:.1f}%), paper's term “{esc(r.term_experimental)}”",
+                 f"{esc(ref_label)} (reference): {r.count_reference}/{r.n_reference} "
+                 f"({100 * r.count_reference / r.n_reference:.1f}%), paper's term “{esc(r.term_reference)}”",
                  f"Difference {r.difference:+.1f} percentage points (95% CI {r.ci_low:+.1f} to {r.ci_high:+.1f}), "
                  "Newcombe hybrid score, not adjusted for the number of events compared"]
         for c in r.conflicts:
-            lines.append(f"{CONFLICT_MARK} " + "<br>".join(_esc(x) for x in _wrap(c, 70, 4)))
+            lines.append(f"{CONFLICT_MARK} " + "<br>".join(esc(x) for x in wrap_chars(c, 70, 4)))
         hover.append("<br>".join(lines))
     fig.add_trace(go.Scatter(
         x=[r.difference for r in pts], y=[r.row_key for r in pts], mode="markers",
@@ -544,7 +437,7 @@ def difference_figure(diffs: Differences, store, title: str | None = None,
     pad = 0.08 * (hi - lo)
     # the side table: counts in one column, the difference in the next, each under its header
     counts = [f"{r.count_experimental}/{r.n_experimental} vs {r.count_reference}/{r.n_reference}" for r in pts]
-    count_head, diff_head = difference_headers(diffs, store)
+    count_head, diff_head = difference_headers(diffs)
     # two-line headers: "FOLFOX-HAIC n/N" over "vs Sorafenib n/N", "Difference, % points" over "(95% CI)"
     first, _, second = count_head.partition(" vs ")
     count_lines = [first, f"vs {second}"] if second else [first]
@@ -578,7 +471,7 @@ def difference_figure(diffs: Differences, store, title: str | None = None,
         plot_bgcolor="white", paper_bgcolor="white", hoverlabel=dict(font=dict(size=fs(13)), align="left",
                                                                      bgcolor="white"),
         xaxis=dict(title=dict(text=f"Risk difference in {band}, percentage points: "
-                                   f"{_esc(exp_label)} minus {_esc(ref_label)} (reference)",
+                                   f"{esc(exp_label)} minus {esc(ref_label)} (reference)",
                               font=dict(size=fs(14))),
                    range=[lo - pad, hi + pad], zeroline=False, gridcolor="#e5e5e5", ticksuffix="",
                    tickfont=dict(size=fs(13)), fixedrange=True),
@@ -587,10 +480,10 @@ def difference_figure(diffs: Differences, store, title: str | None = None,
                    showgrid=True, gridcolor="#f2f2f2", fixedrange=True, automargin=True),
     )
     fig.add_annotation(xref="x", x=0, xanchor="right", yref="paper", y=1, yanchor="bottom", showarrow=False,
-                       text=f"← more with {_esc(_short(ref_label))} (reference)  ",
+                       text=f"← more with {esc(_short(ref_label))} (reference)  ",
                        font=dict(size=fs(13), color="#333"))
     fig.add_annotation(xref="x", x=0, xanchor="left", yref="paper", y=1, yanchor="bottom", showarrow=False,
-                       text=f"  more with {_esc(_short(exp_label))} →", font=dict(size=fs(13), color="#333"))
+                       text=f"  more with {esc(_short(exp_label))} →", font=dict(size=fs(13), color="#333"))
     return fig
 
 
@@ -598,11 +491,11 @@ def difference_figure(diffs: Differences, store, title: str | None = None,
 # Tables for download
 # ---------------------------------------------------------------------------
 
-def matrix_table(matrix: AEMatrix, store) -> pd.DataFrame:
+def matrix_table(matrix: AEMatrix) -> pd.DataFrame:
     """The matrix as shown: one row per term, one column per arm ('12.1% (8/66)', 'NR'), ⚠ where conflicted."""
     rows = []
     cells = {(c.row_key, c.column_key): c for _, c in matrix.cells.iterrows()}
-    names = {c.key: f"{arm_plain_label(store, c.key)} (N={c.n})" for c in matrix.columns}
+    names = {c.key: f"{c.plain_label} (N={c.n})" for c in matrix.columns}
     for r in matrix.rows.itertuples():
         row = {"Organ system": r.category, "Adverse event": r.row_key,
                "Grade band": BANDS.get(matrix.band, matrix.band)}
@@ -617,9 +510,9 @@ def matrix_table(matrix: AEMatrix, store) -> pd.DataFrame:
                                        *names.values(), "Paper's terms"])
 
 
-def difference_table(diffs: Differences, store) -> pd.DataFrame:
-    e = arm_plain_label(store, diffs.experimental)
-    r = arm_plain_label(store, diffs.reference)
+def difference_table(diffs: Differences) -> pd.DataFrame:
+    e = f"{diffs.study_name} · {diffs.experimental_label}"
+    r = f"{diffs.study_name} · {diffs.reference_label}"
     t = diffs.table
     return pd.DataFrame({
         "Organ system": t.category, "Adverse event": t.row_key,

@@ -1,7 +1,7 @@
-"""Forest plot: rows from the store, the pooling decision, and the plotly figure.
+"""Forest plot figure, from the rows that views.forest_rows builds.
 
-Builds data frames and figures only: touches no files and no streamlit, so the
-page stays a thin layer of widgets and the figure can be tested directly.
+Builds figures only: touches no store, no files and no streamlit, so the
+figure can be tested directly.
 
 Layout is computed in pixels (row heights, column widths) because a forest plot
 on a meeting-room projector must never overlap its labels: the y axis is in
@@ -18,24 +18,10 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
-from evidence import stats
-from .overview import study_name
-from .tables import DESIGN_LABELS
+from evidence.naming import DESIGN_LABELS, ENDPOINT_TITLES, SHORT_DESIGN
 
-SURVIVAL_ENDPOINTS = ("OS", "PFS", "TTP", "DFS")
-RESPONSE_ENDPOINTS = ("ORR", "DCR")
-ENDPOINT_TITLES = {
-    "OS": "Overall survival (OS)",
-    "PFS": "Progression-free survival (PFS)",
-    "TTP": "Time to progression (TTP)",
-    "DFS": "Disease-free survival (DFS)",
-    "ORR": "Objective response rate (ORR)",
-    "DCR": "Disease control rate (DCR)",
-}
-POPULATION_LABELS = {
-    "overall": "Overall", "matched": "Propensity-matched cohort", "unmatched": "Unmatched cohort",
-    "subgroup": "Subgroup", "per_protocol": "Per protocol",
-}
+from .text import esc, fmt_number, is_number, text_px, wrap_px
+
 MEASURE_LABELS = {"HR": "Hazard ratio", "RR": "Risk ratio", "RD": "Risk difference (percentage points)"}
 
 # Marker shape says how much to trust a row at a glance. Review-reported trials
@@ -57,27 +43,11 @@ SYMBOLS = {
     "Meta-analysis": "star",
     REVIEW_CATEGORY: "cross",
 }
-SHORT_DESIGN = {
-    "randomised": "RCT", "prospective": "Prospective", "prospective_single_arm": "Single-arm",
-    "retrospective": "Retrospective", "propensity_matched": "Retro., PSM", "meta_analysis": "Meta-analysis",
-}
-
+RESPONSE_ENDPOINTS = ("ORR", "DCR")
 INK = "#1f3b73"          # markers and whiskers: dark enough for a washed-out projector
 MUTED = "#555555"
 FONT = dict(family="Arial, Helvetica, sans-serif", size=14, color="#111111")
 TABLE_FONT_SIZE = 13     # >= 12 px everywhere
-# Helvetica/Arial advance widths (1/1000 em, ASCII 32..126): labels are wrapped
-# by their rendered width, so 'HAIC-FOLFOX' (wide capitals) does not run into
-# the next column the way a character count would let it.
-_AFM = [278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278,
-        556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556,
-        1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778,
-        667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,
-        333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556,
-        556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584]
-# the few non-ASCII characters the table prints (same 1/1000 em units)
-_AFM_EXTRA = {"–": 556, "—": 1000, "≤": 549, "≥": 549, "²": 333, "τ": 500, "†": 556, "‡": 556,
-              "…": 1000, "⚠": 1000, "·": 278, "×": 584, "±": 584, "µ": 556}
 LINE_PX = 17             # one text line at 13 px
 ROW_PAD_PX = 12
 GAP_PX = 10              # between two table columns, and between the table and the plot
@@ -85,350 +55,6 @@ EDGE_PX = 8              # left and right of the table, to the edge of the figur
 PLOT_PX = 420            # width of the effect axis in the exported figure
 MIN_PLOT_PX = 190        # narrowest effect axis: below it the figure scrolls instead of shrinking
 MAX_PLOT_PX = 720        # widest effect axis on a wide screen: rows stay easy to follow across
-
-
-# ---------------------------------------------------------------------------
-# Rows
-# ---------------------------------------------------------------------------
-
-def _is_num(x) -> bool:
-    return x is not None and not (isinstance(x, float) and math.isnan(x)) and not pd.isna(x)
-
-
-def _fmt(x) -> str:
-    """A store value as printed: 0.465 stays 0.465, 0.56 stays 0.56."""
-    return f"{x:g}" if _is_num(x) else ""
-
-
-def _conflict_text(ids, conflicts: pd.DataFrame) -> str:
-    if not isinstance(ids, (list, tuple)) or not ids:
-        return ""
-    out = []
-    for cid in ids:
-        row = conflicts[conflicts.conflict_id == cid] if len(conflicts) else conflicts
-        out.append(row.description.iloc[0] if len(row) else cid)
-    return " | ".join(out)
-
-
-def _study_key(study: dict) -> str:
-    """A trial reported by two sources counts once when pooling: registry, else trial name."""
-    for k in ("registry", "trial_name"):
-        v = study.get(k)
-        if isinstance(v, str) and v.strip():
-            return v.strip().lower()
-    return study["study_id"]
-
-
-def _population_label(population, subgroup) -> str:
-    label = POPULATION_LABELS.get(population, str(population))
-    return f"{label}: {subgroup}" if isinstance(subgroup, str) and subgroup else label
-
-
-def study_labels(store) -> dict[str, str]:
-    """Study names a clinician can tell apart: 'Sun 2022', 'BRISK-FL'.
-
-    Where the store has no author or trial name the id is made readable
-    ('tivantinib_phase2' -> 'Tivantinib phase2'); where two studies would read
-    the same ('Liu' the cohort, 'Liu' the meta-analysis) the design is added.
-    """
-    labels = {}
-    for sid in store.studies.study_id:
-        name = study_name(store, sid)
-        if name == sid:
-            name = sid.replace("_", " ")
-            name = name[:1].upper() + name[1:]
-        labels[sid] = name
-    counts = pd.Series(list(labels.values())).value_counts()
-    s = store.studies.set_index("study_id")
-    for sid, name in labels.items():
-        if counts[name] > 1:
-            # the experimental regimen says which 'Liu' this is; else the design
-            pc = s.loc[sid, "primary_comparison"]
-            hint = (store.arm_label(sid, pc[0]).split(" (")[0] if isinstance(pc, list) and pc
-                    else SHORT_DESIGN.get(s.loc[sid, "design"], s.loc[sid, "design"]).lower())
-            labels[sid] = f"{name} ({hint})"
-    return labels
-
-
-def default_studies(store) -> list[str]:
-    """The view a tumor board opens first: the four primary papers and the review's randomised trials."""
-    s = store.studies
-    if s.empty:
-        return []
-    keep = (s.source_kind != "review") | (s.design == "randomised")
-    return list(s[keep].study_id)
-
-
-def _headline(study: dict, exp: str, ref: str) -> bool:
-    pc = study.get("primary_comparison")
-    if not isinstance(pc, (list, tuple)) or len(pc) != 2:
-        return True   # the study does not name one: every comparison it reports is its headline
-    return [exp, ref] == list(pc) or [ref, exp] == list(pc)
-
-
-def _arm_n(store, study_id, arm_id, population):
-    a = store.arms[(store.arms.study_id == study_id) & (store.arms.arm_id == arm_id)]
-    if a.empty:
-        return None
-    row = a.iloc[0]
-    if population == "matched":
-        # the matched cohort's n; the whole cohort's n would overstate the sample
-        return int(row["n_matched"]) if "n_matched" in a and _is_num(row.get("n_matched")) else None
-    if population in ("subgroup", "per_protocol"):
-        return None
-    return int(row["n"]) if _is_num(row.get("n")) else None
-
-
-def _events(store, study_id, arm_id, endpoint, population, subgroup):
-    o = store.outcomes
-    if o.empty:
-        return None
-    sel = o[(o.study_id == study_id) & (o.arm_id == arm_id) & (o.endpoint == f"{endpoint}_events")
-            & (o.population == population)]
-    if isinstance(subgroup, str) and subgroup:
-        sel = sel[sel.subgroup == subgroup]
-    for col in ("value", "count"):
-        vals = sel[col].dropna() if col in sel else []
-        if len(vals):
-            return int(vals.iloc[0])
-    return None
-
-
-def _count(x) -> str | None:
-    return str(int(x)) if _is_num(x) else None
-
-
-def _filter_studies(store, studies, designs) -> pd.DataFrame:
-    s = store.studies
-    if studies is not None:
-        s = s[s.study_id.isin(list(studies))]
-    if designs:
-        s = s[s.design.isin(list(designs))]
-    return s
-
-
-def hazard_ratio_rows(store, endpoints=SURVIVAL_ENDPOINTS, studies=None, designs=None,
-                      adjustment: str = "both", populations=None, comparisons: str = "all",
-                      sort: str = "listed") -> pd.DataFrame:
-    """One row per hazard ratio in the store that passes the filters, in store order.
-
-    studies None = every study; designs/populations empty = all; adjustment
-    'both' | 'adjusted' | 'unadjusted'; comparisons 'headline' keeps each
-    study's primary comparison only; sort 'listed' | 'effect'.
-    """
-    hr = store.hazard_ratios
-    keep = _filter_studies(store, studies, designs)
-    labels = study_labels(store)
-    meta = {r["study_id"]: r for r in keep.to_dict("records")}
-    rows = []
-    for order, r in enumerate(hr.to_dict("records")):
-        if r["study_id"] not in meta or r["endpoint"] not in endpoints:
-            continue
-        if populations and r["population"] not in populations:
-            continue
-        if adjustment == "adjusted" and not r["adjusted"]:
-            continue
-        if adjustment == "unadjusted" and r["adjusted"]:
-            continue
-        s = meta[r["study_id"]]
-        exp, ref = r["experimental_arm_id"], r["reference_arm_id"]
-        if comparisons == "headline" and not _headline(s, exp, ref):
-            continue
-        effect = stats.log_hr_and_se(r["hr"], r["ci_low"], r["ci_high"], r["ci_level"], r["p"], r["p_text"])
-        printed_ci = _is_num(r["ci_low"]) and _is_num(r["ci_high"])
-        level = r["ci_level"] if _is_num(r["ci_level"]) else 0.95
-        if printed_ci:
-            lo, hi, ci_source = r["ci_low"], r["ci_high"], "printed"
-        elif effect is not None:
-            lo, hi = effect.interval(0.95)
-            level, ci_source = 0.95, "derived from p"
-        else:
-            lo = hi = None
-            ci_source = "none"
-        exp_label, ref_label = store.arm_label(s["study_id"], exp), store.arm_label(s["study_id"], ref)
-        n_e = _arm_n(store, s["study_id"], exp, r["population"])
-        n_r = _arm_n(store, s["study_id"], ref, r["population"])
-        ev_e = _events(store, s["study_id"], exp, r["endpoint"], r["population"], r.get("subgroup"))
-        ev_r = _events(store, s["study_id"], ref, r["endpoint"], r["population"], r.get("subgroup"))
-        rows.append({
-            "row_id": r.get("record_id", f"{s['study_id']}:{order}"),
-            "order": order,
-            "measure": "HR",
-            "endpoint": r["endpoint"],
-            "group": r["endpoint"],
-            "study_id": s["study_id"],
-            "study": labels.get(s["study_id"], s["study_id"]),
-            "study_key": _study_key(s),
-            "citation": s.get("citation"),
-            "design": s["design"],
-            "source_kind": s.get("source_kind") or "primary",
-            "experimental": exp_label,
-            "reference": ref_label,
-            "comparison": f"{exp_label} vs {ref_label}",
-            "population": r["population"],
-            "population_label": _population_label(r["population"], r.get("subgroup")),
-            "n_experimental": n_e, "n_reference": n_r,
-            "events_experimental": ev_e, "events_reference": ev_r,
-            "criteria": None,
-            "effect": r["hr"],
-            "ci_low": lo, "ci_high": hi, "ci_level": level, "ci_source": ci_source,
-            "log_effect": effect.log_estimate if effect else math.log(r["hr"]),
-            "se": effect.se if effect else None,
-            "se_note": effect.note if effect else "",
-            "p": r["p"], "p_text": r["p_text"] if isinstance(r["p_text"], str) else "",
-            "adjusted": bool(r["adjusted"]),
-            "adjusted_for": r["adjusted_for"] if r["adjusted"] else "",
-            "model": r.get("model") if isinstance(r.get("model"), str) else "",
-            "method": "as reported" if printed_ci else (
-                "95% CI derived from HR and p" if ci_source == "derived from p" else "no CI printed"),
-            "continuity_correction": False,
-            "location": r["location"],
-            "snippet": r["snippet"],
-            "snippets": [(r["location"], r["snippet"])],
-            "conflict_ids": list(r["conflict_ids"]) if isinstance(r["conflict_ids"], list) else [],
-            "conflict": _conflict_text(r["conflict_ids"], store.conflicts),
-        })
-    return _sorted(pd.DataFrame(rows, columns=ROW_COLUMNS), sort)
-
-
-ROW_COLUMNS = [
-    "row_id", "order", "measure", "endpoint", "group", "study_id", "study", "study_key", "citation",
-    "design", "source_kind", "experimental", "reference", "comparison", "population",
-    "population_label", "n_experimental", "n_reference", "events_experimental", "events_reference",
-    "criteria", "effect", "ci_low", "ci_high", "ci_level", "ci_source", "log_effect", "se", "se_note",
-    "p", "p_text", "adjusted", "adjusted_for", "model", "method", "continuity_correction", "location",
-    "snippet", "snippets", "conflict_ids", "conflict",
-]
-
-
-def _sorted(df: pd.DataFrame, sort: str) -> pd.DataFrame:
-    if df.empty:
-        return df.reset_index(drop=True)
-    group_order = {g: i for i, g in enumerate(SURVIVAL_ENDPOINTS + RESPONSE_ENDPOINTS)}
-    df = df.assign(_g=df["group"].map(lambda g: group_order.get(g, 99)))
-    by = ["_g", "effect", "order"] if sort == "effect" else ["_g", "order"]
-    return df.sort_values(by, kind="stable", na_position="last").drop(columns="_g").reset_index(drop=True)
-
-
-def _response_pairs(store, study: dict) -> list[tuple[str, str]]:
-    """Every other arm against the study's reference arm; direction from primary_comparison."""
-    arms = list(store.arms[store.arms.study_id == study["study_id"]].arm_id)
-    pc = study.get("primary_comparison")
-    if isinstance(pc, (list, tuple)) and len(pc) == 2:
-        return [(pc[0], pc[1])] + [(a, pc[1]) for a in arms if a not in pc]
-    if len(arms) == 2:
-        return [(arms[0], arms[1])]
-    return []   # several arms and no stated reference: no direction to compare in
-
-
-def response_rows(store, endpoint: str = "ORR", measure: str = "RR", studies=None, designs=None,
-                  populations=None, comparisons: str = "all", sort: str = "listed") -> pd.DataFrame:
-    """Risk ratio or risk difference of responders, computed from counts.
-
-    A row needs count and denominator for both arms with the same response
-    criteria (RECIST 1.1 and mRECIST stay separate rows), population and subgroup.
-    """
-    measure = measure.upper()
-    o = store.outcomes
-    keep = _filter_studies(store, studies, designs)
-    labels = study_labels(store)
-    rows = []
-    if o.empty:
-        return pd.DataFrame(rows, columns=ROW_COLUMNS)
-    o = o[(o.endpoint == endpoint) & o["count"].notna() & o["denominator"].notna()]
-    if populations:
-        o = o[o.population.isin(list(populations))]
-    order = 0
-    for s in keep.to_dict("records"):
-        pairs = _response_pairs(store, s)
-        if comparisons == "headline":
-            pairs = pairs[:1]
-        so = o[o.study_id == s["study_id"]]
-        for exp, ref in pairs:
-            e_rows = so[so.arm_id == exp]
-            r_rows = so[so.arm_id == ref]
-            for e in e_rows.to_dict("records"):
-                sub = e.get("subgroup") if isinstance(e.get("subgroup"), str) else None
-                match = r_rows[(r_rows.criteria == e["criteria"]) & (r_rows.population == e["population"])]
-                match = match[match.subgroup == sub] if sub else match[match.subgroup.isna()]
-                if match.empty:
-                    continue
-                r = match.iloc[0].to_dict()
-                x1, n1, x2, n2 = int(e["count"]), int(e["denominator"]), int(r["count"]), int(r["denominator"])
-                if measure == "RD":
-                    est = stats.risk_difference(x1, n1, x2, n2)
-                else:
-                    est = stats.risk_ratio(x1, n1, x2, n2)
-                exp_label, ref_label = store.arm_label(s["study_id"], exp), store.arm_label(s["study_id"], ref)
-                ids = list(dict.fromkeys(
-                    (e["conflict_ids"] if isinstance(e["conflict_ids"], list) else [])
-                    + (r["conflict_ids"] if isinstance(r["conflict_ids"], list) else [])))
-                p_text = next((x for x in (e.get("p_text"), r.get("p_text")) if isinstance(x, str) and x), "")
-                rows.append({
-                    "row_id": f"{e.get('record_id')}|{r.get('record_id')}",
-                    "order": order, "measure": measure, "endpoint": endpoint, "group": endpoint,
-                    "study_id": s["study_id"], "study": labels.get(s["study_id"], s["study_id"]),
-                    "study_key": _study_key(s), "citation": s.get("citation"),
-                    "design": s["design"], "source_kind": s.get("source_kind") or "primary",
-                    "experimental": exp_label, "reference": ref_label,
-                    "comparison": f"{exp_label} vs {ref_label}",
-                    "population": e["population"], "population_label": _population_label(e["population"], sub),
-                    "n_experimental": n1, "n_reference": n2,
-                    "events_experimental": x1, "events_reference": x2,
-                    "criteria": e["criteria"],
-                    "effect": est.estimate, "ci_low": est.low, "ci_high": est.high, "ci_level": est.level,
-                    "ci_source": "computed from counts",
-                    "log_effect": est.log_estimate, "se": est.se, "se_note": est.note,
-                    "p": e.get("p") if _is_num(e.get("p")) else r.get("p"), "p_text": p_text,
-                    "adjusted": False, "adjusted_for": "", "model": "",
-                    "method": est.method + (f"; {est.note}" if est.note else ""),
-                    "continuity_correction": est.continuity_correction,
-                    "location": e["location"], "snippet": e["snippet"],
-                    "snippets": [(e["location"], e["snippet"]), (r["location"], r["snippet"])],
-                    "conflict_ids": ids, "conflict": _conflict_text(ids, store.conflicts),
-                })
-                order += 1
-    return _sorted(pd.DataFrame(rows, columns=ROW_COLUMNS), sort)
-
-
-# ---------------------------------------------------------------------------
-# Pooling: which rows may carry a diamond
-# ---------------------------------------------------------------------------
-
-@dataclass
-class PooledRow:
-    group: str
-    label: str
-    comparison: str
-    k: int
-    pooled: stats.Pooled
-
-
-def pooling(rows: pd.DataFrame) -> tuple[list[PooledRow], str]:
-    """Apply the pooling rule to the rows shown: (diamonds to draw, one-line reason)."""
-    if rows.empty:
-        return [], "No pooled estimate: no rows are shown."
-    measure = rows["measure"].iloc[0]
-    df = rows.copy()
-    # a pooled effect is only meaningful within one endpoint and, for response, one set of criteria
-    df["endpoint"] = df["group"] + df["criteria"].map(lambda c: f" ({c})" if isinstance(c, str) else "")
-    df["population"] = df["population_label"]
-    if measure == "RD":
-        # a difference has no log-scale SE; whether the comparison repeats is judged on the comparison alone
-        df["se"] = 1.0
-    decision = stats.pooling_decision(df[["study_key", "study", "experimental", "reference", "endpoint",
-                                          "population", "se", "design", "adjusted"]])
-    if not decision.allowed:
-        return [], decision.reason
-    if measure == "RD":
-        return [], ("No pooled estimate drawn: risk differences are pooled on the risk-ratio scale only "
-                    "(switch the effect measure to risk ratio).")
-    out = []
-    for g in decision.groups:
-        p = stats.pooled_for_group(df, g)
-        out.append(PooledRow(df.loc[g.rows[0], "group"], f"Pooled, random effects ({g.k} studies)",
-                             f"{g.experimental} vs {g.reference}", g.k, p))
-    return out, decision.reason
 
 
 # ---------------------------------------------------------------------------
@@ -455,15 +81,6 @@ class _Col:
 SUB = "#555555"          # the muted second line (design, p): still 7:1 contrast on white
 
 
-def _text_px(text: str, size: float = TABLE_FONT_SIZE, bold: bool = False) -> float:
-    """Rendered width of a label in px (Arial metrics, 5% margin; bold ~8% wider)."""
-    em = 0
-    for ch in str(text):
-        o = ord(ch)
-        em += _AFM[o - 32] if 32 <= o < 127 else _AFM_EXTRA.get(ch, 1000 if o > 0x2000 else 600)
-    return em / 1000 * size * (1.13 if bold else 1.05)
-
-
 def _columns(measure: str) -> tuple[list[_Col], list[_Col]]:
     study = _Col(["Study", ("design", SUB)], "t_study", 132)
     if measure == "HR":
@@ -480,28 +97,8 @@ def _columns(measure: str) -> tuple[list[_Col], list[_Col]]:
     return left, right
 
 
-def _wrap(text: str, max_px: float, bold: bool = False, size: float = TABLE_FONT_SIZE) -> list[str]:
-    """Greedy word wrap by rendered width; a single over-long word is cut."""
-    text = str(text or "")
-    if not text:
-        return [""]
-    lines, line = [], ""
-    for word in text.split():
-        candidate = f"{line} {word}" if line else word
-        if _text_px(candidate, size, bold) <= max_px:
-            line = candidate
-            continue
-        if line:
-            lines.append(line)
-        while _text_px(word, size, bold) > max_px and len(word) > 1:
-            cut = len(word)
-            while cut > 1 and _text_px(word[:cut], size, bold) > max_px:
-                cut -= 1
-            lines.append(word[:cut])
-            word = word[cut:]
-        line = word
-    lines.append(line)
-    return lines
+def _wrap_cell(text: str, max_px: float, bold: bool = False, size: float = TABLE_FONT_SIZE) -> list[str]:
+    return wrap_px(text, max_px, size, bold)
 
 
 def _clamp_lines(lines: list[str], n: int, max_px: float, size: float) -> list[str]:
@@ -509,24 +106,19 @@ def _clamp_lines(lines: list[str], n: int, max_px: float, size: float) -> list[s
     if len(lines) <= n:
         return lines
     last = lines[n - 1]
-    while last and _text_px(last + " …", size) > max_px:
+    while last and text_px(last + " …", size) > max_px:
         last = last[:-1]
     return lines[:n - 1] + [last.rstrip(" ,;") + " …"]
 
 
-def _esc(text) -> str:
-    """Plotly reads its labels as light HTML: '<0.001' must not start a tag."""
-    return html.escape(str(text), quote=False)
-
-
 def _effect_text(r: dict) -> str:
     m = r["measure"]
-    if not _is_num(r["effect"]):
+    if not is_number(r["effect"]):
         return "not estimable"
     if m == "HR":
-        est = _fmt(r["effect"])
+        est = fmt_number(r["effect"])
         if r["ci_source"] == "printed":
-            return f"{est} ({_fmt(r['ci_low'])}–{_fmt(r['ci_high'])})"
+            return f"{est} ({fmt_number(r['ci_low'])}–{fmt_number(r['ci_high'])})"
         if r["ci_source"] == "derived from p":
             return f"{est} ({r['ci_low']:.2f}–{r['ci_high']:.2f})†"
         return f"{est} (no CI printed)"
@@ -539,7 +131,7 @@ def _effect_text(r: dict) -> str:
 
 def _ci_level_text(r: dict) -> str:
     """'90% CI' where the paper prints an interval at another level than 95%; else ''."""
-    if r["measure"] == "HR" and r["ci_source"] == "printed" and _is_num(r["ci_level"]):
+    if r["measure"] == "HR" and r["ci_source"] == "printed" and is_number(r["ci_level"]):
         level = round(100 * r["ci_level"])
         return "" if level == 95 else f"{level}% CI"
     return ""
@@ -549,14 +141,14 @@ NR = "NR"   # not reported: a blank cell would read as 'nothing happened' or 'we
 
 
 def _nr(x) -> str:
-    return _count(x) or NR
+    return str(int(x)) if is_number(x) else NR
 
 
 def _p_text(r: dict) -> str:
     """The p value as the paper prints it ('NS' and 'NA' stay as printed); NR when it prints none."""
     if isinstance(r.get("p_text"), str) and r["p_text"].strip():
         return r["p_text"].strip()
-    return _fmt(r["p"]) if _is_num(r.get("p")) else NR
+    return fmt_number(r["p"]) if is_number(r.get("p")) else NR
 
 
 def _short_adjustment(adjusted_for: str) -> str:
@@ -568,7 +160,7 @@ def _short_adjustment(adjusted_for: str) -> str:
 def _cells(r: dict, cols: list[_Col], size: float) -> dict:
     """The lines of every cell of one row, wrapped to the column widths."""
     def wrap(text, c):
-        return _wrap(text, c.max_px, size=size)
+        return _wrap_cell(text, c.max_px, size=size)
 
     mark = "⚠ " if r["conflict"] else ""
     design = SHORT_DESIGN.get(r["design"], r["design"])
@@ -585,8 +177,8 @@ def _cells(r: dict, cols: list[_Col], size: float) -> dict:
         elif c.key == "t_n":
             n_e, n_r, e_e, e_r = (r["n_experimental"], r["n_reference"], r["events_experimental"],
                                   r["events_reference"])
-            n = NR if not (_is_num(n_e) or _is_num(n_r)) else f"{_nr(n_e)} / {_nr(n_r)}"
-            ev = NR if not (_is_num(e_e) or _is_num(e_r)) else f"{_nr(e_e)} / {_nr(e_r)}"
+            n = NR if not (is_number(n_e) or is_number(n_r)) else f"{_nr(n_e)} / {_nr(n_r)}"
+            ev = NR if not (is_number(e_e) or is_number(e_r)) else f"{_nr(e_e)} / {_nr(e_r)}"
             out[c.key] = [n, f"({ev})"]
         elif c.key == "t_events":   # responders of a response row
             out[c.key] = wrap(f"{r['events_experimental']}/{r['n_experimental']} vs "
@@ -606,34 +198,34 @@ def _cells(r: dict, cols: list[_Col], size: float) -> dict:
 
 
 def _hover(r: dict) -> str:
-    lines = [f"<b>{_esc(r['study'])}</b>  ({_esc(DESIGN_LABELS.get(r['design'], r['design']))}"
+    lines = [f"<b>{esc(r['study'])}</b>  ({esc(DESIGN_LABELS.get(r['design'], r['design']))}"
              + (", reported in a review" if r["source_kind"] == "review" else "") + ")",
-             _esc(r["comparison"]) + f" · {_esc(ENDPOINT_TITLES.get(r['group'], r['group']))}"
-             + (f" · {_esc(r['criteria'])}" if r["criteria"] else "")
-             + f" · {_esc(r['population_label'])}",
-             f"{MEASURE_LABELS[r['measure']]} {_esc(_effect_text(r))}"
-             + (f" ({_ci_level_text(r)})" if _ci_level_text(r) else "") + f", p {_esc(_p_text(r))}"]
+             esc(r["comparison"]) + f" · {esc(ENDPOINT_TITLES.get(r['group'], r['group']))}"
+             + (f" · {esc(r['criteria'])}" if r["criteria"] else "")
+             + f" · {esc(r['population_label'])}",
+             f"{MEASURE_LABELS[r['measure']]} {esc(_effect_text(r))}"
+             + (f" ({_ci_level_text(r)})" if _ci_level_text(r) else "") + f", p {esc(_p_text(r))}"]
     if r["measure"] == "HR":
-        lines.append("Adjusted for " + _esc(r["adjusted_for"]) if r["adjusted"] else "Unadjusted")
+        lines.append("Adjusted for " + esc(r["adjusted_for"]) if r["adjusted"] else "Unadjusted")
         lines.append(f"n {_nr(r['n_experimental'])} / {_nr(r['n_reference'])}, events "
                      f"{_nr(r['events_experimental'])} / {_nr(r['events_reference'])} "
                      "(experimental / reference; NR: not reported)")
     else:
-        lines.append(_esc(r["method"]))
+        lines.append(esc(r["method"]))
     if r["ci_source"] == "derived from p":
-        lines.append("† no CI printed: 95% CI derived from the HR and p" + (f" ({_esc(r['se_note'])})" if r["se_note"] else ""))
+        lines.append("† no CI printed: 95% CI derived from the HR and p" + (f" ({esc(r['se_note'])})" if r["se_note"] else ""))
     for loc, snip in r["snippets"]:
-        wrapped = "<br>   ".join(_esc(x) for x in textwrap.wrap(f"“{snip}”", 90))
-        lines.append(f"<i>{_esc(loc)}</i>: {wrapped}")
+        wrapped = "<br>   ".join(esc(x) for x in textwrap.wrap(f"“{snip}”", 90))
+        lines.append(f"<i>{esc(loc)}</i>: {wrapped}")
     if r["conflict"]:
-        lines.append("⚠ Conflict: " + "<br>   ".join(_esc(x) for x in textwrap.wrap(r["conflict"], 90)))
+        lines.append("⚠ Conflict: " + "<br>   ".join(esc(x) for x in textwrap.wrap(r["conflict"], 90)))
     return "<br>".join(lines)
 
 
 def _axis(measure: str, lows, highs, ests) -> tuple[float, float, list, list]:
     """Axis range (data units) and ticks. CIs may be clipped (arrows); estimates never are."""
-    vals = [v for v in list(lows) + list(highs) + list(ests) if _is_num(v)]
-    est = [v for v in ests if _is_num(v)]
+    vals = [v for v in list(lows) + list(highs) + list(ests) if is_number(v)]
+    est = [v for v in ests if is_number(v)]
     if measure == "RD":
         lo = min(vals + [0.0]) - 0.05
         hi = max(vals + [0.0]) + 0.05
@@ -660,12 +252,12 @@ def _axis(measure: str, lows, highs, ests) -> tuple[float, float, list, list]:
 
 def _line_html(line) -> str:
     if isinstance(line, tuple):
-        return f'<span style="color:{line[1]}">{_esc(line[0])}</span>'
-    return _esc(line)
+        return f'<span style="color:{line[1]}">{esc(line[0])}</span>'
+    return esc(line)
 
 
 def _lines_px(lines, size: float, bold: bool = False) -> float:
-    return max([_text_px(x[0] if isinstance(x, tuple) else x, size, bold) for x in lines] + [0])
+    return max([text_px(x[0] if isinstance(x, tuple) else x, size, bold) for x in lines] + [0])
 
 
 def table_layout(fig: go.Figure) -> dict:
@@ -698,7 +290,7 @@ def text_boxes(fig: go.Figure, width: float | None = None) -> list[dict]:
     return boxes
 
 
-def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, reason: str = "",
+def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = "",
                   title: str | None = None, font_size: int = 14) -> go.Figure:
     """The forest plot with its side table. rows come from hazard_ratio_rows or response_rows.
 
@@ -729,14 +321,14 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
             if p.group != group:
                 continue
             v = p.pooled.ratio()
-            pc = {left[0].key: _wrap(p.label, left[0].max_px, bold=True, size=tfs),
-                  left[1].key: _wrap(p.comparison, left[1].max_px, size=tfs),
+            pc = {left[0].key: _wrap_cell(p.label, left[0].max_px, bold=True, size=tfs),
+                  left[1].key: _wrap_cell(p.comparison, left[1].max_px, size=tfs),
                   right[0].key: [f"{v['estimate']:.2f} ({v['ci_low']:.2f}–{v['ci_high']:.2f})",
                                  f"PI {v['pi_low']:.2f}–{v['pi_high']:.2f}" if v["pi_low"] is not None
                                  else "no PI (k < 3)"]}
             het = f"I² {100 * p.pooled.i2:.0f}%, τ² {p.pooled.tau2:.3f}"
             if len(right) > 1:
-                pc[right[1].key] = _wrap(het, right[1].max_px, size=tfs)
+                pc[right[1].key] = _wrap_cell(het, right[1].max_px, size=tfs)
             else:
                 pc[right[0].key].append(het)
             items.append(("pooled", p, pc))
@@ -836,7 +428,7 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
                 if kind == "row" and c.key in ("t_study", "t_effect"):
                     tip = hover
                 elif kind == "row" and c.key == "t_adjusted" and payload["adjusted"]:
-                    tip = "Adjusted for " + _esc(payload["adjusted_for"])
+                    tip = "Adjusted for " + esc(payload["adjusted_for"])
                 put_text(pc[c.key], side, x, w, yc, c.align, bold=(kind == "pooled" and c is left[0]),
                          hover=tip, color=color)
 
@@ -865,24 +457,24 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
     def to_unit(v):
         return math.log10(v) if log_axis else v
 
-    precisions = [1 / r["se"] for r in records if _is_num(r["se"]) and r["se"] > 0]
+    precisions = [1 / r["se"] for r in records if is_number(r["se"]) and r["se"] > 0]
     pmax = max(precisions) if precisions else 1.0
     smallest = 7 * k
 
     def size(r):
         # area proportional to precision (1/SE), between 9 and 20 px across
-        if not _is_num(r["se"]) or r["se"] <= 0:
+        if not is_number(r["se"]) or r["se"] <= 0:
             s = 9 * k
         else:
             s = max(9.0 * k, 20.0 * k * math.sqrt((1 / r["se"]) / pmax))
-        if _is_num(r["ci_low"]) and _is_num(r["ci_high"]) and (not log_axis or r["ci_low"] > 0):
+        if is_number(r["ci_low"]) and is_number(r["ci_high"]) and (not log_axis or r["ci_low"] > 0):
             ci_px = (to_unit(clip(r["ci_high"])) - to_unit(clip(r["ci_low"]))) * px_per_unit
             s = min(s, max(smallest, 0.55 * ci_px))
         return round(s, 1)
 
     cats = {}
     for (kind, r, _), yc in zip(items, y_centres):
-        if kind != "row" or not _is_num(r["effect"]):
+        if kind != "row" or not is_number(r["effect"]):
             continue
         cat = REVIEW_CATEGORY if r["source_kind"] == "review" else DESIGN_CATEGORY.get(r["design"], r["design"])
         cats.setdefault((cat, r["adjusted"]), []).append((r, yc))
@@ -900,7 +492,7 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
     # --- whiskers (above the markers) and clipping arrows ---------------------
     wx, wy, dx, dy, arrows_l, arrows_r = [], [], [], [], [], []
     for (kind, r, _), yc in zip(items, y_centres):
-        if kind != "row" or not _is_num(r["ci_low"]) or not _is_num(r["ci_high"]):
+        if kind != "row" or not is_number(r["ci_low"]) or not is_number(r["ci_high"]):
             continue
         a, b = clip(r["ci_low"]), clip(r["ci_high"])
         target_x, target_y = (dx, dy) if r["ci_source"] == "derived from p" else (wx, wy)
@@ -931,7 +523,7 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
             x=[clip(v["ci_low"]), v["estimate"], clip(v["ci_high"]), v["estimate"], clip(v["ci_low"])],
             y=[yc, yc - dh, yc, yc + dh, yc], fill="toself", mode="lines", fillcolor="#b22222",
             line=dict(color="#b22222", width=1), showlegend=False, meta="pooled",
-            hovertemplate=_esc(f"{p.label}: {p.comparison}. {p.pooled.method}") + "<extra></extra>"))
+            hovertemplate=esc(f"{p.label}: {p.comparison}. {p.pooled.method}") + "<extra></extra>"))
         if v["pi_low"] is not None:
             fig.add_trace(go.Scatter(x=[clip(v["pi_low"]), clip(v["pi_high"])], y=[yc + dh + 4] * 2,
                                      mode="lines", line=dict(color="#b22222", width=2, dash="dash"),
@@ -1012,11 +604,11 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
             full.setdefault(f"{r['study']} ({r['group']})", r["adjusted_for"])
     if full:
         notes.append("Adjusted for, in full: " + "; ".join(f"{k}: {v}" for k, v in full.items()) + ".")
-    note_lines = [line for note in notes for line in _wrap(note, min_width - 2 * edge_px, size=tfs)]
+    note_lines = [line for note in notes for line in _wrap_cell(note, min_width - 2 * edge_px, size=tfs)]
     note_step = 1.45 * tfs
     for i, line in enumerate(note_lines):
         annotations.append(dict(x=0, xref="paper", xshift=edge_px - margin_l, y=0, yref="paper", xanchor="left",
-                                yanchor="top", yshift=-(48 * k + 2.2 * tfs) - note_step * i, text=_esc(line),
+                                yanchor="top", yshift=-(48 * k + 2.2 * tfs) - note_step * i, text=esc(line),
                                 showarrow=False, align="left", font=dict(size=tfs, color="#333333")))
     margin_b = int(48 * k + 2.2 * tfs + note_step * len(note_lines) + 16)
     height = int(plot_h + margin_t + margin_b)
@@ -1032,7 +624,7 @@ def forest_figure(rows: pd.DataFrame, pooled: list[PooledRow] | None = None, rea
     else:
         xaxis.update(type="linear", range=[lo, hi])
     fig.update_layout(
-        title=dict(text=_esc(title) if title else None, x=0, xanchor="left", xref="container", y=1,
+        title=dict(text=esc(title) if title else None, x=0, xanchor="left", xref="container", y=1,
                    yanchor="top", yref="container", pad=dict(t=12, l=edge_px), font=dict(size=font_size + 4)),
         font=dict(FONT, size=font_size), width=width, height=height,
         margin=dict(l=margin_l, r=margin_r, t=margin_t, b=margin_b, autoexpand=False),
@@ -1094,121 +686,3 @@ def download_config(fig: go.Figure, fmt: str = "svg", filename: str = "forest_pl
     }
 
 
-# ---------------------------------------------------------------------------
-# Selected studies without a row
-# ---------------------------------------------------------------------------
-
-_PROGRESSION = ("PFS", "TTP", "DFS")
-
-
-def _names_with(names: list[str], what: str) -> str:
-    verb = what.format(s="s" if len(names) == 1 else "")
-    return f"{', '.join(names)} ({verb})"
-
-
-# studies that report nothing of the kind: the same few in every view, so counted, and named in the tooltip
-_NOTHING = ("no hazard ratio at all", "single arm", "no counts for both arms")
-_NOTHING_VERB = {"no hazard ratio at all": "report no hazard ratio at all", "single arm": "are single-arm",
-                 "no counts for both arms": "give no counts for both arms"}
-
-
-def missing_rows_note(store, rows: pd.DataFrame, endpoints, studies=None, designs=None,
-                      measure: str = "HR") -> tuple[str, str]:
-    """One line under the plot: which selected studies have no row for this endpoint, and why.
-
-    Returns (line, details): 'No PFS hazard ratio reported by: Sun 2022 (reports
-    TTP).' and, for the tooltip, the names behind a count ('7 more selected
-    studies report no hazard ratio at all'). A study whose row the population,
-    adjustment or comparison filters hide is named as hidden, not as missing.
-    ('', '') when every selected study has a row.
-    """
-    endpoints = tuple(endpoints)
-    chosen = _filter_studies(store, studies, designs)
-    shown = set(rows.study_id) if len(rows) else set()
-    labels = study_labels(store)
-    groups: dict[str, list[str]] = {}
-    hidden = []
-    hr = store.hazard_ratios
-    for sid in chosen.study_id:
-        if sid in shown:
-            continue
-        name = labels.get(sid, sid)
-        if measure == "HR":
-            has = ((hr.study_id == sid) & hr.endpoint.isin(endpoints)).any()
-            if has and len(hazard_ratio_rows(store, endpoints, studies=[sid])):
-                hidden.append(name)
-                continue
-            others = [e for e in dict.fromkeys(hr[hr.study_id == sid].endpoint) if e not in endpoints]
-            if any(e in _PROGRESSION for e in endpoints) and any(e in _PROGRESSION for e in others):
-                others = [e for e in others if e in _PROGRESSION]   # TTP is what stands in for PFS
-            why = ("report{s} " + " and ".join(sorted(others))) if others else _NOTHING[0]
-        else:
-            (endpoint,) = endpoints
-            if len(response_rows(store, endpoint, measure, studies=[sid])):
-                hidden.append(name)
-                continue
-            n_arms = int((store.arms.study_id == sid).sum())
-            why = _NOTHING[1] if n_arms < 2 else _NOTHING[2]
-        groups.setdefault(why, []).append(name)
-    what = "/".join(endpoints) if len(endpoints) < 3 else "survival"
-    if measure == "HR":
-        head = f"No {what} hazard ratio reported by: "
-    else:
-        head = f"No {what} {'risk ratio' if measure == 'RR' else 'risk difference'} from counts for: "
-    named = {w: n for w, n in groups.items() if w not in _NOTHING or len(n) <= 2}
-    counted = {w: n for w, n in groups.items() if w not in named}
-    parts, details = [], []
-    if named:
-        parts.append("; ".join(_names_with(names, why) for why, names in named.items()))
-    for why, names in counted.items():
-        parts.append(f"{len(names)} {'more ' if named else ''}selected studies that {_NOTHING_VERB[why]}")
-        details.append(f"{why.capitalize()}: {', '.join(names)}.")
-    line = (head + "; ".join(parts) + ".") if parts else ""
-    if hidden:
-        line += (" " if line else "") + f"Hidden by the population, estimate or comparison filters: {', '.join(hidden)}."
-    return line, " ".join(details)
-
-
-# ---------------------------------------------------------------------------
-# Table for display and CSV
-# ---------------------------------------------------------------------------
-
-def rows_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows shown, in clinicians' words, for st.dataframe and the CSV download."""
-    if rows.empty:
-        return pd.DataFrame(columns=["Endpoint", "Study", "Design", "Comparison"])
-    measure = rows["measure"].iloc[0]
-    name = {"HR": "HR", "RR": "Risk ratio", "RD": "Risk difference"}[measure]
-    out = pd.DataFrame({
-        "Endpoint": rows["group"],
-        "Study": rows["study"],
-        "Design": [DESIGN_LABELS.get(d, d) + (" (reported in a review)" if k == "review" else "")
-                   for d, k in zip(rows["design"], rows["source_kind"])],
-        "Comparison": rows["comparison"],
-        "Population": rows["population_label"],
-        "Criteria": rows["criteria"].fillna(""),
-        "n experimental": rows["n_experimental"].astype("Int64"),
-        "n reference": rows["n_reference"].astype("Int64"),
-        ("Responders experimental" if measure != "HR" else "Events experimental"):
-            rows["events_experimental"].astype("Int64"),
-        ("Responders reference" if measure != "HR" else "Events reference"):
-            rows["events_reference"].astype("Int64"),
-        name: rows["effect"],
-        "CI low": rows["ci_low"],
-        "CI high": rows["ci_high"],
-        "CI level": rows["ci_level"],
-        "CI source": rows["ci_source"],
-        "p": rows["p_text"],
-        "Adjusted for": [a if adj else "unadjusted" for a, adj in zip(rows["adjusted_for"], rows["adjusted"])],
-        "Method": rows["method"],
-        "log effect": rows["log_effect"],
-        "SE (log)": rows["se"],
-        "Conflict": rows["conflict"].map(lambda c: f"⚠ {c}" if c else ""),
-        "Location": rows["location"],
-        "Snippet": rows["snippet"],
-    })
-    if measure == "HR":
-        out = out.drop(columns=["Criteria"])
-    else:
-        out = out.drop(columns=["Adjusted for"])
-    return out

@@ -9,7 +9,7 @@ import streamlit as st
 
 from evidence import load_store
 from evidence.sources import default_sources_dir
-from evidence.store import DATA_DIR, AE_TERMS_FILE
+from evidence.store import DATA_DIR, fingerprint
 
 
 def evidence_dir() -> Path:
@@ -17,14 +17,8 @@ def evidence_dir() -> Path:
     return Path(os.environ.get("HCC_EVIDENCE_DIR") or DATA_DIR)
 
 
-def _fingerprint(data_dir: Path) -> tuple:
-    """Names and modification times of the evidence files: the cache key, so an edit is seen at once."""
-    files = sorted(data_dir.glob("*.yaml")) + [AE_TERMS_FILE]
-    return tuple((f.name, f.stat().st_mtime_ns) for f in files if f.exists())
-
-
 @st.cache_resource(show_spinner="Loading the evidence store...", max_entries=4)
-def _cached_store(data_dir: str, fingerprint: tuple, sources: str | None):
+def _cached_store(data_dir: str, files_fingerprint: str, sources: str | None):
     # cache_resource, not cache_data: the store is read-only and shared, and
     # copying every table for every session would cost memory for nothing.
     return load_store(data_dir, sources=sources)
@@ -33,15 +27,4 @@ def _cached_store(data_dir: str, fingerprint: tuple, sources: str | None):
 def get_store():
     sources = default_sources_dir()
     data_dir = evidence_dir()
-    return _cached_store(str(data_dir), _fingerprint(data_dir), str(sources) if sources else None)
-
-
-def show_store_problems(store) -> None:
-    """A banner naming every problem; the affected studies are withheld, the rest is served."""
-    if not store.problems:
-        return
-    withheld = ", ".join(store.withheld_studies) or "none"
-    lines = "\n".join(f"- `{p}`" for p in store.problems[:20])
-    more = f"\n- ... and {len(store.problems) - 20} more" if len(store.problems) > 20 else ""
-    st.error(f"**The evidence files have {len(store.problems)} problem(s).** "
-             f"Studies withheld until fixed: {withheld}. Everything else is shown.\n\n{lines}{more}")
+    return _cached_store(str(data_dir), fingerprint(data_dir, sources), str(sources) if sources else None)

@@ -1,13 +1,12 @@
 """Figure and tables of the survival page, built from already reconstructed curves.
 
-Pure builders: they take the rebuilt curves (evidence.survival_stats.CurveStats)
+Pure builders: they take the rebuilt curves (analysis.survival.CurveStats)
 and their provenance (evidence.survival_inputs.CurveSource) and return a plotly
 Figure or a pandas DataFrame. They read no files and compute no statistics
 beyond laying numbers out.
 """
 from __future__ import annotations
 
-import html
 import math
 import textwrap
 from dataclasses import dataclass, field
@@ -16,6 +15,8 @@ from typing import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from .text import esc, hover_lines
 
 # Okabe-Ito, without its yellow (unreadable on white on a projector)
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255"]
@@ -34,7 +35,7 @@ class CurveView:
     key: str
     name: str                       # "FOLFOX-HAIC · Huang 2022": short, it heads a legend entry
     basis: str                      # "median + 3 landmark rates + 44 deaths"
-    stats: object                   # evidence.survival_stats.CurveStats
+    stats: object                   # analysis.survival.CurveStats
     at_risk: Sequence[int] = ()     # at the figure's at-risk times
     anchors: Sequence = ()          # evidence.survival_inputs.Anchor
     short_name: str = ""            # row label of the number-at-risk table (wrapped, never cut)
@@ -47,15 +48,6 @@ def _rgba(hex_color: str, alpha: float) -> str:
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
-
-
-def _esc(text) -> str:
-    # names, snippets and upload labels are text, never markup (a snippet may hold "p<0.001")
-    return html.escape(str(text), quote=False)
-
-
-def _wrap(text: str, width: int = 70) -> str:
-    return "<br>".join(_esc(line) for line in textwrap.wrap(str(text), width)) if text else ""
 
 
 def _steps(times, values, end):
@@ -159,8 +151,8 @@ def survival_figure(curves: Sequence[CurveView], at_risk_times: Sequence[float],
         color = PALETTE[i % len(PALETTE)]
         km = c.stats.km
         group = c.key
-        name = _esc(c.name)
-        legend = f"<b>{name}</b>" + "".join(f"<br><span style='font-size:{fs(13)}px'>{_esc(line)}</span>"
+        name = esc(c.name)
+        legend = f"<b>{name}</b>" + "".join(f"<br><span style='font-size:{fs(13)}px'>{esc(line)}</span>"
                                             for line in basis_lines[i])
         if show_bands:
             xs, hi = _steps(list(km.time), list(100 * km.upper), c.stats.last_time)
@@ -183,12 +175,12 @@ def survival_figure(curves: Sequence[CurveView], at_risk_times: Sequence[float],
         for a in c.anchors:
             kinds.add(a.kind if a.used else "unused")
             symbol = ("diamond" if a.kind == "median" else "circle") if a.used else "x-thin-open"
-            hover = [f"<b>{name}</b>", f"Reported: {_esc(a.text)}"]
+            hover = [f"<b>{name}</b>", f"Reported: {esc(a.text)}"]
             if not a.used:
-                hover.append(_wrap(f"⚠ Not used for the curve: {a.why_unused}"))
+                hover.append(hover_lines(f"⚠ Not used for the curve: {a.why_unused}"))
             if a.conflicts:
-                hover.append(_wrap("⚠ Conflict: " + a.conflicts[0]))
-            hover += [f"<i>{_esc(a.location)}</i>", _wrap(f"“{a.snippet}”")]
+                hover.append(hover_lines("⚠ Conflict: " + a.conflicts[0]))
+            hover += [f"<i>{esc(a.location)}</i>", hover_lines(f"“{a.snippet}”")]
             fig.add_trace(go.Scatter(
                 x=[a.time], y=[100 * a.survival], mode="markers", showlegend=False, legendgroup=group,
                 marker=dict(symbol=symbol, size=fs(13) if a.used else fs(15),
@@ -213,7 +205,7 @@ def survival_figure(curves: Sequence[CurveView], at_risk_times: Sequence[float],
                      row=1, col=1)
     fig.update_yaxes(range=[-(n - 0.5), 0.6], tickvals=[-i for i in range(len(curves))],
                      ticktext=[f"<span style='color:{PALETTE[i % len(PALETTE)]}'>"
-                               + "<br>".join(_esc(line) for line in lines) + "</span>"
+                               + "<br>".join(esc(line) for line in lines) + "</span>"
                                for i, lines in enumerate(label_lines)],
                      tickfont=dict(size=table_font), ticks="outside", ticklen=fs(12), tickcolor="rgba(0,0,0,0)",
                      showgrid=False, zeroline=False,
@@ -223,7 +215,7 @@ def survival_figure(curves: Sequence[CurveView], at_risk_times: Sequence[float],
     fig.update_layout(
         title=dict(text=title, x=0, xanchor="left", yref="container", y=1, yanchor="top", pad=dict(t=fs(14), l=8),
                    font=dict(size=fs(19)),
-                   subtitle=dict(text=_esc(caveat), font=dict(size=fs(13), color="#555555")) if caveat else None),
+                   subtitle=dict(text=esc(caveat), font=dict(size=fs(13), color="#555555")) if caveat else None),
         font={**FONT, "size": fs(FONT["size"])}, height=height,
         margin=dict(l=margin_l, r=30, t=margin_t, b=margin_b), plot_bgcolor="white", paper_bgcolor="white",
         # above the plot, not beside it: long "rebuilt from" labels would squeeze the curves
@@ -238,14 +230,6 @@ def survival_figure(curves: Sequence[CurveView], at_risk_times: Sequence[float],
                      itemclick=False, itemdoubleclick=False),
         hoverlabel=dict(bgcolor="white", font=dict(size=fs(13)), align="left"),
     )
-    return fig
-
-
-def empty_figure(message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font=dict(size=16))
-    fig.update_layout(height=300, xaxis=dict(visible=False), yaxis=dict(visible=False), plot_bgcolor="white")
     return fig
 
 
@@ -357,15 +341,7 @@ def hr_gap_warnings(fid: pd.DataFrame, names: dict[str, str]) -> list[str]:
             reading = "look further apart than the paper's result"
         else:
             reading = "look closer together than the paper's result"
-        out.append(f"**Hazard ratio not reproduced: {_md(exp)} vs {_md(ref)}.** The paper reports "
+        out.append(f"Hazard ratio not reproduced: {exp} vs {ref}. The paper reports "
                    f"HR {rep:.2f}; the rebuilt curves give {rec:.2f} (off by {abs(rec - rep):.2f}, more than 0.1): "
                    f"these two curves {reading}. Rely on the reported HR (fidelity table below).")
-    return out
-
-
-def _md(text) -> str:
-    """Names are text, not markdown: neutralise the characters st.markdown would act on."""
-    out = str(text)
-    for ch in "\\*_`[]<>#|~$":
-        out = out.replace(ch, "\\" + ch)
     return out

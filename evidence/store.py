@@ -6,6 +6,7 @@ the tables, so the views keep serving every other study.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,7 @@ class Store:
     conflicts: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
     withheld_studies: list[str] = field(default_factory=list)
+    fingerprint: str = ""          # changes with any evidence file or source text: the views' cache key
 
     def study(self, study_id: str) -> dict:
         return self.studies.set_index("study_id").loc[study_id].to_dict()
@@ -291,7 +293,24 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
             "conflict_id", "study_id", "kind", "description", "values", "resolution"], conflicts=True),
         problems=problems,
         withheld_studies=withheld,
+        fingerprint=fingerprint(data_dir, sources_dir, Path(ae_terms) if ae_terms else AE_TERMS_FILE),
     )
+
+
+def fingerprint(data_dir: Path, sources_dir: Path | None = None, ae_terms: Path = AE_TERMS_FILE) -> str:
+    """Names, sizes and modification times of the evidence files, the term map and the source
+    texts: a curator's edit changes it, so every cached view built from the old files is left behind."""
+    files = sorted(Path(data_dir).glob("*.yaml")) + [Path(ae_terms)]
+    if sources_dir is not None and Path(sources_dir).is_dir():
+        files += sorted(p for p in Path(sources_dir).iterdir() if p.is_file())
+    digest = hashlib.sha256()
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        digest.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def _frame(rows: list[dict], first: list[str], conflicts: bool = False) -> pd.DataFrame:

@@ -15,10 +15,10 @@ from components.ae_heatmap import (COLOURSCALE, CONFLICT_MARK, COUNT_ONLY_FILL, 
                                    text_colour, text_px, wrap_label)
 from components.tables import to_csv_bytes
 from evidence import load_store
-from evidence.ae_matrix import (CATEGORY_LABELS, OVERALL, UNMAPPED, arm_key, build_matrix, cell_numbers,
+from views.ae_matrix import (CATEGORY_LABELS, OVERALL, UNMAPPED, arm_key, build_matrix, cell_numbers,
                                 default_arm_keys, percent_tolerance, select_band, study_differences,
                                 two_arm_comparisons)
-from evidence.stats import risk_difference
+from analysis.effects import risk_difference
 from evidence.store import AE_TERMS_FILE, Store
 
 BANDS_SHOWN = ("3-4", "any", "1-2")
@@ -93,7 +93,7 @@ def test_vocabulary_file_is_well_formed():
         assert set(entry) == {"term", "category"}, paper_term
         assert isinstance(entry["term"], str) and entry["term"].strip(), paper_term
         assert entry["category"] in CATEGORY_LABELS.values(), (
-            f"{paper_term!r}: category {entry['category']!r} is not one of evidence.ae_matrix.CATEGORIES")
+            f"{paper_term!r}: category {entry['category']!r} is not one of views.ae_matrix.CATEGORIES")
 
 
 def test_vocabulary_keeps_combined_and_duplicate_rows_apart():
@@ -122,7 +122,7 @@ def test_harmonised_terms_are_clean_display_labels():
 
 def test_vomit_and_vomiting_stay_two_rows_in_the_heatmap(store):
     arms = _arms_of(store, "004")
-    fig = ae_heatmap(build_matrix(store, arms, "3-4"), store)
+    fig = ae_heatmap(build_matrix(store, arms, "3-4"))
     rows = list(fig.data[0].y)
     assert "Vomiting" in rows and "Vomit (as printed)" in rows
     assert not any("004" in label for label in fig.layout.yaxis.ticktext)
@@ -148,7 +148,7 @@ def test_default_heatmap_has_every_primary_arm_and_no_gap(store):
     assert [c.key for c in m.columns] == keys
     assert m.unmapped == []
     assert UNMAPPED not in set(m.rows.category)
-    fig = ae_heatmap(m, store)
+    fig = ae_heatmap(m)
     assert list(fig.data[0].x) == keys
     # each primary arm reports something at grade 3-4
     reported = m.cells[m.cells.status == "reported"]
@@ -236,7 +236,7 @@ def test_printed_percent_conflict_is_visible_in_the_cell(store):
     assert cell["mismatch"] and cell["printed_percent"] == 12.2
     assert cell["count"] == 8 and cell["denominator"] == 66
     assert cell["percent"] == pytest.approx(12.12, abs=0.01)
-    fig = ae_heatmap(m, store)
+    fig = ae_heatmap(m)
     row = list(fig.data[0].y).index("Liver function damage (unspecified)")
     _, text, _ = _percent_cell(fig, row, 0)
     assert CONFLICT_MARK in text and "8/66" in text
@@ -251,7 +251,7 @@ def test_printed_percent_conflict_is_visible_in_the_cell(store):
 def test_not_reported_and_zero_are_different_in_the_figure_data(store):
     huang = _arms_of(store, "001")
     m = build_matrix(store, default_arm_keys(store), "3-4")
-    fig = ae_heatmap(m, store)
+    fig = ae_heatmap(m)
     values, nr, frame = _trace(fig, "reported"), _trace(fig, "not reported"), _trace(fig, "not reported, border")
     y, x = list(values.y), list(values.x)
     sorafenib = next(k for k in huang if k.endswith(":sorafenib"))
@@ -314,7 +314,7 @@ def test_cells_are_drawn_with_the_readable_text_colour(store):
     keys = default_arm_keys(store)
     for band in ("3-4", "any"):
         m = build_matrix(store, keys, band)
-        fig = ae_heatmap(m, store)
+        fig = ae_heatmap(m)
         light, dark = _trace(fig, "reported"), _trace(fig, "reported, dark")
         assert light.textfont.color == DARK_TEXT and dark.textfont.color == LIGHT_TEXT
         assert light.colorscale == dark.colorscale and light.zmax == dark.zmax == SCALE_MAX[band]
@@ -330,7 +330,7 @@ def test_cells_are_drawn_with_the_readable_text_colour(store):
 def test_hover_names_the_papers_term_band_and_snippet(store):
     arms = _arms_of(store, "001")
     m = build_matrix(store, arms, "3-4")
-    fig = ae_heatmap(m, store)
+    fig = ae_heatmap(m)
     row = list(fig.data[0].y).index("Hand-foot skin reaction")
     col = [i for i, k in enumerate(fig.data[0].x) if k.endswith(":sorafenib")][0]
     hover = fig.data[0].customdata[row][col]
@@ -342,7 +342,7 @@ def test_overall_rows_are_a_separate_block_on_top(store):
     m = build_matrix(store, default_arm_keys(store), "3-4")
     cats = list(m.rows.category)
     assert cats[0] == OVERALL and OVERALL not in cats[cats.count(OVERALL):]
-    fig = ae_heatmap(m, store)
+    fig = ae_heatmap(m)
     assert fig.layout.yaxis.ticktext[0].startswith("<b>Overall")
 
 
@@ -383,7 +383,7 @@ def test_huang_difference_view_hand_foot_against_sorafenib_vomiting_against_haic
     assert (hfsr.count_experimental, hfsr.n_experimental, hfsr.count_reference, hfsr.n_reference) == (0, 55, 9, 59)
     assert hfsr.ci_high < 0                     # more with sorafenib, interval clear of zero
     assert (vom.count_experimental, vom.count_reference) == (7, 1) and vom.ci_low > 0
-    fig = difference_figure(d, store)
+    fig = difference_figure(d)
     texts = " ".join(a.text for a in fig.layout.annotations)
     assert "more with Sorafenib (reference)" in texts and "more with FOLFOX-HAIC" in texts
     assert "0/55 vs 9/59" in texts and "7/55 vs 1/59" in texts
@@ -396,7 +396,7 @@ def test_huang_difference_view_hand_foot_against_sorafenib_vomiting_against_haic
     assert pts.x[i] == pytest.approx(-100 * 9 / 59)
     assert pts.x[i] + pts.error_x.array[i] == pytest.approx(hfsr.ci_high)
     assert pts.x[i] - pts.error_x.arrayminus[i] == pytest.approx(hfsr.ci_low)
-    table = difference_table(d, store)
+    table = difference_table(d)
     assert len(table) == len(d.table) and "Risk difference, percentage points" in table
 
 
@@ -455,12 +455,12 @@ def test_thirty_rows_and_eight_arms_stay_readable():
     keys = [arm_key(a.study_id, a.arm_id) for a in store.arms.itertuples()]
     m = build_matrix(store, keys, "3-4")
     assert len(m.columns) == 8 and len(m.rows) == 30
-    fig = ae_heatmap(m, store)
+    fig = ae_heatmap(m)
     n_rows = len(fig.data[0].y)
     # height grows with the rows: every row (term or organ-system header) gets ROW_HEIGHT px
     plot_height = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
     assert plot_height >= ROW_HEIGHT * n_rows
-    assert fig.layout.height > ae_heatmap(build_matrix(store, keys[:2], "3-4", categories=["Skin"]), store).layout.height
+    assert fig.layout.height > ae_heatmap(build_matrix(store, keys[:2], "3-4", categories=["Skin"])).layout.height
     sizes = _font_sizes(fig.to_plotly_json(), [])
     assert sizes and min(sizes) >= 12
     # column labels wrap to the column's width on a 1280 px screen with the sidebar open: none overlaps the next
@@ -514,7 +514,7 @@ def test_real_store_unmapped_terms_surface_when_the_vocabulary_lacks_them(tmp_pa
 def test_csv_of_the_matrix_shown(store):
     keys = default_arm_keys(store)
     m = build_matrix(store, keys, "3-4")
-    table = matrix_table(m, store)
+    table = matrix_table(m)
     assert len(table) == len(m.rows)
     assert list(table["Adverse event"]) == list(m.rows.row_key)
     arm_cols = [c for c in table.columns if c not in ("Organ system", "Adverse event", "Grade band", "Paper's terms")]
@@ -528,7 +528,7 @@ def test_csv_of_the_matrix_shown(store):
 def test_arm_label_names_study_arm_and_n(store):
     m = build_matrix(store, default_arm_keys(store), "3-4")
     col = next(c for c in m.columns if c.study_id == _study_of(store, "004"))
-    label = arm_label(store, col)
+    label = arm_label(col)
     assert "N=48" in label and "matched" in label
 
 
@@ -541,7 +541,7 @@ def test_a_count_without_denominator_is_its_own_visible_state(store):
     r = bare.iloc[0]
     key = arm_key(r.study_id, r.arm_id)
     m = build_matrix(store, [key], "3-4")
-    fig = ae_heatmap(m, store)
+    fig = ae_heatmap(m)
     row = list(fig.data[0].y).index(r.term)
     nr, count_only = _trace(fig, "not reported"), _trace(fig, "count without a denominator")
     assert _percent_cell(fig, row, 0)[0] is None and nr.z[row][0] is None and count_only.z[row][0] == 1
@@ -566,7 +566,7 @@ def test_column_labels_wrap_evenly_and_keep_connectors_with_their_words():
 
 
 def test_real_column_labels_have_no_stray_connector(store):
-    fig = ae_heatmap(build_matrix(store, default_arm_keys(store), "3-4"), store)
+    fig = ae_heatmap(build_matrix(store, default_arm_keys(store), "3-4"))
     for label in fig.layout.xaxis.ticktext:
         for line in label.split("<br>"):
             assert re.sub(r"</?[bi]>", "", line).strip() not in {"+", "&amp;", "/"}, label
@@ -574,7 +574,7 @@ def test_real_column_labels_have_no_stray_connector(store):
 
 def test_presentation_mode_scales_the_heatmap_up(store):
     m = build_matrix(store, default_arm_keys(store), "3-4")
-    desk, room = ae_heatmap(m, store), ae_heatmap(m, store, font_size=18)
+    desk, room = ae_heatmap(m), ae_heatmap(m, font_size=18)
     assert room.layout.width > desk.layout.width and room.layout.height > desk.layout.height
     assert room.layout.font.size == 18 and desk.layout.font.size == 14
     assert min(_font_sizes(room.to_plotly_json(), [])) >= 16
@@ -583,21 +583,21 @@ def test_presentation_mode_scales_the_heatmap_up(store):
     # wider per column than on the desk, and wider than half the default content width in total
     assert (room.layout.width - desk.layout.width) / len(m.columns) > 30
     d = study_differences(store, _study_of(store, "001"), "3-4")
-    small, big = difference_figure(d, store), difference_figure(d, store, font_size=18)
+    small, big = difference_figure(d), difference_figure(d, font_size=18)
     assert min(_font_sizes(big.to_plotly_json(), [])) >= 16 and big.layout.height > small.layout.height
 
 
 def test_difference_headers_name_the_arm_order(store):
     for study, (exp, ref) in two_arm_comparisons(store).items():
         d = study_differences(store, study, "3-4")
-        count_head, diff_head = difference_headers(d, store)
+        count_head, diff_head = difference_headers(d)
         first, _, second = count_head.partition(" n/N vs ")
         assert store.arm_label(study, exp).startswith(html.unescape(first)), count_head
         assert store.arm_label(study, ref).startswith(html.unescape(second).removesuffix(" n/N")), count_head
         assert "95% CI" in diff_head
     d = study_differences(store, _study_of(store, "001"), "3-4")
-    assert difference_headers(d, store)[0] == "FOLFOX-HAIC n/N vs Sorafenib n/N"
-    fig = difference_figure(d, store)
+    assert difference_headers(d)[0] == "FOLFOX-HAIC n/N vs Sorafenib n/N"
+    fig = difference_figure(d)
     texts = [a.text for a in fig.layout.annotations]
     assert "<b>FOLFOX-HAIC n/N</b><br><b>vs Sorafenib n/N</b>" in texts
     assert not any(t.startswith("<b>n/N vs n/N") for t in texts)

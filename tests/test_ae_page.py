@@ -9,7 +9,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from evidence.ae_matrix import default_arm_keys, two_arm_comparisons
+from tests.pages import texts
+from views.ae_matrix import default_arm_keys, two_arm_comparisons
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/adverse-events.py"
@@ -20,7 +21,7 @@ def app():
 
 
 def _notices(at) -> str:
-    return " ".join(i.value for i in at.info)
+    return " ".join(texts(at))
 
 
 def _widgets(at):
@@ -38,8 +39,8 @@ def test_default_view_every_primary_arm_at_grade_3_4(store):
     assert arms.value == default_arm_keys(store)
     assert cats.value == []
     assert "Link partly ignored" not in _notices(at)
-    assert any("not a randomised comparison" in w.value for w in at.warning)
-    assert not any("Not yet in the harmonised vocabulary" in w.value for w in at.warning)
+    assert "not a randomised comparison" in _notices(at)
+    assert "Not yet in the harmonised vocabulary" not in _notices(at)
     assert dict(at.query_params) == {}          # defaults are left out of the link
 
 
@@ -64,7 +65,7 @@ def test_arms_from_the_link(store):
     assert not at.exception
     _, arms, _ = _widgets(at)
     assert arms.value == keys
-    assert next(s for s in at.selectbox if s.label == "Study").value == study
+    assert next(s for s in at.selectbox if s.label == "Difference between the two arms of").value == study
 
 
 def test_tampered_link_falls_back_with_a_notice(store):
@@ -151,23 +152,24 @@ def _order(at) -> list[str]:
 
 def test_caveat_names_the_study_not_its_file_number():
     at = app().switch_page(PAGE).run()
-    caveat = next(w.value for w in at.warning if "not a randomised comparison" in w.value)
+    caveat = next(t for t in texts(at, "caption") if "not a randomised comparison" in t)
     assert "Huang 2022 lists only events in ≥10% of patients" in caveat
     assert "001" not in caveat
 
 
-def test_presentation_toggle_and_link_sit_between_the_controls_and_the_heatmap():
+def test_the_heatmap_comes_first_and_the_controls_sit_in_the_sidebar():
     at = app().switch_page(PAGE).run()
     assert not at.exception
     order = _order(at)
-    toggle, link = order.index("Toggle:Presentation mode"), order.index("Expander:Link to this view")
-    assert order.index("Multiselect:Organ systems") < toggle < link < order.index("chart")
-    # the difference study's box is drawn below the heatmap, yet written to the link
-    assert order.index("chart") < order.index("Selectbox:Study")
+    # nothing but the title, the link and one caveat line above the chart; the difference view below it
+    assert not any(o.split(":")[0] in ("Toggle", "Multiselect", "Radio", "Selectbox") for o in order[:order.index("chart")])
+    assert order.index("chart") < order.index("Subheader:Difference between the two arms of one study")
+    sidebar = [type(e).__name__ for e in _walk(at.sidebar)]
+    assert {"Radio", "Multiselect", "Selectbox", "Toggle"} <= set(sidebar)
     at2 = app()
     at2.query_params["compare"] = "sun2022"
     at2.switch_page(PAGE).run()
-    assert next(s for s in at2.selectbox if s.label == "Study").value == "sun2022"
+    assert next(s for s in at2.selectbox if s.label == "Difference between the two arms of").value == "sun2022"
     next(r for r in at2.radio if r.label == "Grade band").set_value("any").run()
     assert at2.query_params["compare"] in ("sun2022", ["sun2022"])       # kept in the link after a change
 
@@ -188,9 +190,7 @@ def test_presentation_link_scales_the_figures_and_folds_the_controls(store):
     heat, diff = _figures(at)
     assert heat["layout"]["font"]["size"] == 18 and diff["layout"]["font"]["size"] == 18
     assert all(t["textfont"]["size"] >= 16 for t in heat["data"] if "textfont" in t)
-    order = _order(at)
-    assert any(o.startswith("Expander:View: Any grade") for o in order)
-    # the controls are still there (folded), with the link's values
+    # the controls keep the link's values
     grade, arms, _ = _widgets(at)
     assert grade.value == "any" and arms.value == default_arm_keys(store)
     # and the desk view is smaller

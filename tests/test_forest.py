@@ -12,9 +12,12 @@ import textwrap
 import pandas as pd
 import pytest
 
-from components import forest
+from components import forest, text
+from evidence import naming
+from views import forest_rows
 from components.tables import to_csv_bytes
-from evidence import load_store, stats
+from analysis import effects as stats
+from evidence import load_store
 
 
 def _estimates(fig):
@@ -49,8 +52,8 @@ def test_one_row_per_hazard_ratio_with_the_store_values(store, endpoint):
     expected = store.hazard_ratios[store.hazard_ratios.endpoint == endpoint]
     if expected.empty:
         pytest.fail(f"no {endpoint} hazard ratio in the bundled store: it lost data")
-    rows = forest.hazard_ratio_rows(store, [endpoint])     # every filter open
-    fig = forest.forest_figure(rows, *forest.pooling(rows))
+    rows = forest_rows.hazard_ratio_rows(store, [endpoint])     # every filter open
+    fig = forest.forest_figure(rows, *forest_rows.pooling(rows))
     points = _estimates(fig)
     assert sorted(points) == sorted(expected.record_id)
     for r in expected.itertuples():
@@ -80,7 +83,7 @@ def test_one_row_per_hazard_ratio_with_the_store_values(store, endpoint):
 
 
 def test_log_axis_null_line_and_favours_labels(store):
-    rows = forest.hazard_ratio_rows(store, ["OS"])
+    rows = forest_rows.hazard_ratio_rows(store, ["OS"])
     fig = forest.forest_figure(rows)
     assert fig.layout.xaxis.type == "log"
     lo, hi = (10 ** v for v in fig.layout.xaxis.range)
@@ -108,7 +111,7 @@ def test_whiskers_are_clipped_with_arrows_not_dropped():
 
 
 def test_marker_shape_by_design_and_fill_by_adjustment_with_a_legend(store):
-    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    rows = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS)
     fig = forest.forest_figure(rows)
     by_id = rows.set_index("row_id")
     for tr in fig.data:
@@ -135,23 +138,23 @@ def test_marker_shape_by_design_and_fill_by_adjustment_with_a_legend(store):
 
 
 def test_design_is_visible_without_hovering(store):
-    rows = forest.hazard_ratio_rows(store, ["OS"])
+    rows = forest_rows.hazard_ratio_rows(store, ["OS"])
     fig = forest.forest_figure(rows)
     texts = " ".join(_plain(t) for t in _texts(fig))
     for d, kind in zip(rows.design, rows.source_kind):
-        assert forest.SHORT_DESIGN[d] in texts
+        assert naming.SHORT_DESIGN[d] in texts
     if (rows.source_kind == "review").any():
         assert "(review)" in texts
 
 
 def test_rows_grouped_under_endpoint_headers_and_ttp_is_not_pfs(store):
-    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    rows = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS)
     assert list(rows.group) == list(rows.endpoint)   # never relabelled
     fig = forest.forest_figure(rows)
     headers = {_plain(a.text).strip(): a.y for a in fig.layout.annotations
-               if a.yref == "y" and _plain(a.text).strip() in forest.ENDPOINT_TITLES.values()}
-    present = [e for e in forest.SURVIVAL_ENDPOINTS if e in set(rows.endpoint)]
-    assert set(headers) == {forest.ENDPOINT_TITLES[e] for e in present}
+               if a.yref == "y" and _plain(a.text).strip() in naming.ENDPOINT_TITLES.values()}
+    present = [e for e in forest_rows.SURVIVAL_ENDPOINTS if e in set(rows.endpoint)]
+    assert set(headers) == {naming.ENDPOINT_TITLES[e] for e in present}
     ys = dict()
     for tr in fig.data:
         if tr.meta == "estimates":
@@ -159,13 +162,13 @@ def test_rows_grouped_under_endpoint_headers_and_ttp_is_not_pfs(store):
     order = sorted(headers.items(), key=lambda kv: kv[1])
     for i, (title, y0) in enumerate(order):
         y1 = order[i + 1][1] if i + 1 < len(order) else math.inf
-        endpoint = next(e for e, t in forest.ENDPOINT_TITLES.items() if t == title)
+        endpoint = next(e for e, t in naming.ENDPOINT_TITLES.items() if t == title)
         for rid in rows[rows.endpoint == endpoint].row_id:
             assert y0 < ys[rid] < y1
 
 
 def test_conflicted_rows_carry_a_visible_mark(store):
-    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    rows = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS)
     conflicted = rows[rows.conflict_ids.map(bool)]
     if conflicted.empty:
         pytest.fail("no hazard ratio with a recorded conflict in the bundled store: it lost data")
@@ -185,7 +188,7 @@ def test_conflicted_rows_carry_a_visible_mark(store):
 
 
 def test_hover_shows_snippet_and_location(store):
-    rows = forest.hazard_ratio_rows(store, ["OS"])
+    rows = forest_rows.hazard_ratio_rows(store, ["OS"])
     fig = forest.forest_figure(rows)
     hovers = {rid: _plain(h) for tr in fig.data if tr.meta == "estimates"
               for rid, h in zip(tr.ids, tr.customdata)}
@@ -196,7 +199,7 @@ def test_hover_shows_snippet_and_location(store):
 
 
 def test_readable_with_many_rows_fonts_and_no_overlap(store):
-    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    rows = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS)
     if len(rows) < 25:   # make 25+ rows from what the store holds
         rows = pd.concat([rows] * math.ceil(25 / max(len(rows), 1)), ignore_index=True)
         rows["row_id"] = [f"r{i}" for i in range(len(rows))]
@@ -240,7 +243,7 @@ def _assert_no_overlap(fig, width):
 
 
 def _many_rows(store):
-    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)      # every filter open
+    rows = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS)      # every filter open
     return rows
 
 
@@ -252,10 +255,10 @@ def test_side_table_texts_never_overlap_at_any_window_width(store, kind, font_si
     if kind == "HR":
         rows = _many_rows(store)
     else:
-        rows = forest.response_rows(store, "ORR", kind, comparisons="all", populations=None)
+        rows = forest_rows.response_rows(store, "ORR", kind, comparisons="all", populations=None)
     if rows.empty:
         pytest.fail("no rows")
-    fig = forest.forest_figure(rows, *forest.pooling(rows), title="t", font_size=font_size)
+    fig = forest.forest_figure(rows, *forest_rows.pooling(rows), title="t", font_size=font_size)
     meta = fig.layout.meta
     for width in sorted({meta["min_width"], fig.layout.width, 1100, 1400, 1900}):
         if width >= meta["min_width"]:
@@ -287,7 +290,7 @@ def test_presentation_mode_enlarges_every_text(store):
 
 
 def test_not_reported_numbers_read_nr(store):
-    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    rows = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS)
     fig = forest.forest_figure(rows)
     ys = {}
     for tr in fig.data:
@@ -312,7 +315,7 @@ def _estimates_y(fig):
 
 
 def test_adjusted_and_unadjusted_rows_of_one_study_read_differently(store):
-    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    rows = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS)
     fig = forest.forest_figure(rows)
     ys = _estimates_y(fig)
     twins = rows[rows.duplicated(["study_id", "endpoint", "comparison", "population"], keep=False)]
@@ -332,7 +335,7 @@ def test_adjusted_and_unadjusted_rows_of_one_study_read_differently(store):
 def test_markers_never_hide_their_confidence_interval(store):
     """Whiskers are drawn above the markers, and a marker is at most 55% as wide as its CI
     on the narrowest effect axis (BRISK-FL and LIGHT have narrow CIs), never below 7 px."""
-    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    rows = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS)
     for font_size in (14, 18):
         fig = forest.forest_figure(rows, font_size=font_size)
         k = font_size / 14
@@ -356,29 +359,29 @@ def test_markers_never_hide_their_confidence_interval(store):
 def test_note_names_selected_studies_without_a_row(store):
     if "sun2022" not in set(store.studies.study_id):
         pytest.fail("Sun 2022 not in the store")
-    rows = forest.hazard_ratio_rows(store, ["PFS"], studies=["sun2022"])
+    rows = forest_rows.hazard_ratio_rows(store, ["PFS"], studies=["sun2022"])
     assert rows.empty
-    assert forest.missing_rows_note(store, rows, ["PFS"], ["sun2022"]) == \
+    assert forest_rows.missing_rows_note(store, rows, ["PFS"], ["sun2022"]) == \
         ("No PFS hazard ratio reported by: Sun 2022 (reports TTP).", "")
-    shown = forest.hazard_ratio_rows(store, ["OS"], studies=["sun2022"])
-    assert forest.missing_rows_note(store, shown, ["OS"], ["sun2022"]) == ("", "")
+    shown = forest_rows.hazard_ratio_rows(store, ["OS"], studies=["sun2022"])
+    assert forest_rows.missing_rows_note(store, shown, ["OS"], ["sun2022"]) == ("", "")
     # a row the filters hide is named as hidden, not as missing
-    hidden = forest.hazard_ratio_rows(store, ["OS"], studies=["sun2022"], adjustment="unadjusted")
+    hidden = forest_rows.hazard_ratio_rows(store, ["OS"], studies=["sun2022"], adjustment="unadjusted")
     if hidden.empty:
-        note, _ = forest.missing_rows_note(store, hidden, ["OS"], ["sun2022"])
+        note, _ = forest_rows.missing_rows_note(store, hidden, ["OS"], ["sun2022"])
         assert note.startswith("Hidden by") and "Sun 2022" in note
     # studies that report no hazard ratio at all are counted on the line and named in its tooltip
     none = [sid for sid in store.studies.study_id if sid not in set(store.hazard_ratios.study_id)][:5]
     if len(none) >= 3:
-        empty = forest.hazard_ratio_rows(store, ["OS"], studies=none)
-        note, names = forest.missing_rows_note(store, empty, ["OS"], none)
+        empty = forest_rows.hazard_ratio_rows(store, ["OS"], studies=none)
+        note, names = forest_rows.missing_rows_note(store, empty, ["OS"], none)
         assert note == f"No OS hazard ratio reported by: {len(none)} selected studies that report no hazard ratio at all."
-        labels = forest.study_labels(store)
+        labels = naming.study_labels(store)
         assert all(labels[sid] in names for sid in none)
 
 
 def test_page_css_scrolls_below_the_minimum_width(store):
-    rows = forest.hazard_ratio_rows(store, ["OS"])
+    rows = forest_rows.hazard_ratio_rows(store, ["OS"])
     fig = forest.forest_figure(rows)
     css = forest.page_css(fig, "a-scroll", "a-frame", "a-exports")
     assert ".st-key-a-scroll { overflow-x: auto;" in css
@@ -389,10 +392,10 @@ def test_page_css_scrolls_below_the_minimum_width(store):
 
 def test_wrapped_text_fits_its_column():
     long = "Hepa-HAIC (HepaSphere DEB-TACE + HAIC-FOLFOX) vs HAIC-FOLFOX [matched cohort]"
-    for line in forest._wrap(long, 180):
-        assert forest._text_px(line) <= 180
-    assert forest._wrap("", 100) == [""]
-    assert all(forest._text_px(x) <= 40 for x in forest._wrap("Supercalifragilistic", 40))
+    for line in forest._wrap_cell(long, 180):
+        assert text.text_px(line, forest.TABLE_FONT_SIZE) <= 180
+    assert forest._wrap_cell("", 100) == [""]
+    assert all(text.text_px(x, forest.TABLE_FONT_SIZE) <= 40 for x in forest._wrap_cell("Supercalifragilistic", 40))
 
 
 def test_download_config_offers_svg_and_png():
@@ -406,32 +409,32 @@ def test_download_config_offers_svg_and_png():
 
 
 def test_the_figure_builder_touches_no_files(store, monkeypatch):
-    rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
+    rows = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS)
 
     def no_open(*a, **k):
         raise AssertionError("the figure builder opened a file")
 
     monkeypatch.setattr(builtins, "open", no_open)
-    forest.forest_figure(rows, *forest.pooling(rows))
+    forest.forest_figure(rows, *forest_rows.pooling(rows))
 
 
 def test_filters(store):
-    all_rows = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS)
-    adj = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS, adjustment="adjusted")
-    unadj = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS, adjustment="unadjusted")
+    all_rows = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS)
+    adj = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS, adjustment="adjusted")
+    unadj = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS, adjustment="unadjusted")
     assert len(adj) + len(unadj) == len(all_rows) and adj.adjusted.all() and not unadj.adjusted.any()
-    pops = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS, populations=["matched"])
+    pops = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS, populations=["matched"])
     assert (pops.population == "matched").all()
     one = store.studies.study_id.iloc[0]
-    assert set(forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS, studies=[one]).study_id) <= {one}
-    by_effect = forest.hazard_ratio_rows(store, ["OS"], sort="effect")
+    assert set(forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS, studies=[one]).study_id) <= {one}
+    by_effect = forest_rows.hazard_ratio_rows(store, ["OS"], sort="effect")
     assert list(by_effect.effect) == sorted(by_effect.effect)
     # defaults: the primary papers and the review's randomised trials
-    defaults = set(forest.default_studies(store))
+    defaults = set(forest_rows.default_studies(store))
     s = store.studies.set_index("study_id")
     assert {i for i in s.index if s.loc[i, "source_kind"] != "review"} <= defaults
     assert all(s.loc[i, "source_kind"] != "review" or s.loc[i, "design"] == "randomised" for i in defaults)
-    headline = forest.hazard_ratio_rows(store, forest.SURVIVAL_ENDPOINTS, studies=list(defaults),
+    headline = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS, studies=list(defaults),
                                         comparisons="headline")
     for r in headline.itertuples():
         pc = s.loc[r.study_id, "primary_comparison"]
@@ -441,8 +444,8 @@ def test_filters(store):
 
 
 def test_csv_of_the_rows_shown(store):
-    rows = forest.hazard_ratio_rows(store, ["OS"])
-    table = forest.rows_table(rows)
+    rows = forest_rows.hazard_ratio_rows(store, ["OS"])
+    table = forest_rows.rows_table(rows)
     assert len(table) == len(rows)
     assert {"Study", "Comparison", "HR", "CI low", "CI high", "CI level", "p", "Snippet"} <= set(table.columns)
     assert list(table.HR) == list(rows.effect)
@@ -477,7 +480,7 @@ def test_response_rows_from_counts(store, endpoint):
     expected = _expected_response_pairs(store, endpoint)
     if not expected:
         pytest.fail(f"no two-arm {endpoint} counts in the bundled store: it lost data")
-    rows = forest.response_rows(store, endpoint, "RR", comparisons="headline")
+    rows = forest_rows.response_rows(store, endpoint, "RR", comparisons="headline")
     got = {(r.study_id, r.criteria, r.population): r for r in rows.itertuples()}
     assert len(rows) == len(expected)
     for sid, crit, pop, x1, n1, x2, n2 in expected:
@@ -485,7 +488,7 @@ def test_response_rows_from_counts(store, endpoint):
         assert r.effect == pytest.approx((x1 / n1) / (x2 / n2))
         assert (r.events_experimental, r.n_experimental, r.events_reference, r.n_reference) == (x1, n1, x2, n2)
         assert crit in ("RECIST 1.1", "mRECIST", "RECIST", "EASL", "WHO", "not stated")
-    fig = forest.forest_figure(rows, *forest.pooling(rows))
+    fig = forest.forest_figure(rows, *forest_rows.pooling(rows))
     assert fig.layout.xaxis.type == "log"
     assert len(_estimates(fig)) == len(rows)
     texts = " ".join(_plain(t) for t in _texts(fig))
@@ -495,7 +498,7 @@ def test_response_rows_from_counts(store, endpoint):
     # higher response is better: 'favours experimental' sits right of the null line
     right = next(a for a in fig.layout.annotations if "favours experimental" in a.text)
     assert right.xanchor == "left"
-    rd = forest.response_rows(store, endpoint, "RD", comparisons="headline")
+    rd = forest_rows.response_rows(store, endpoint, "RD", comparisons="headline")
     for r in rd.itertuples():
         assert r.effect == pytest.approx(r.events_experimental / r.n_experimental
                                          - r.events_reference / r.n_reference)
@@ -506,7 +509,7 @@ def test_response_rows_from_counts(store, endpoint):
 
 
 def test_recist_and_mrecist_stay_separate_rows(store):
-    rows = forest.response_rows(store, "ORR", "RR")
+    rows = forest_rows.response_rows(store, "ORR", "RR")
     for sid, grp in rows.groupby("study_id"):
         assert not grp.duplicated(["criteria", "population", "comparison"]).any()
 
@@ -515,7 +518,7 @@ def test_recist_and_mrecist_stay_separate_rows(store):
 
 def _fake_row(rid, hr, lo, hi, **kw):
     eff = stats.log_hr_and_se(hr, lo, hi)
-    row = {c: None for c in forest.ROW_COLUMNS}
+    row = {c: None for c in forest_rows.ROW_COLUMNS}
     row.update({
         "row_id": rid, "order": 0, "measure": "HR", "endpoint": "OS", "group": "OS", "study_id": rid,
         "study": f"Study {rid}", "study_key": rid, "citation": "", "design": "randomised",
@@ -568,8 +571,8 @@ def _fake_store(tmp_path, trials):
 def test_pooled_diamond_only_where_the_comparison_repeats(tmp_path):
     s = _fake_store(tmp_path, [("t1", 0.7, 0.55, 0.89, 30, 20), ("t2", 0.8, 0.62, 1.03, 25, 20),
                                ("t3", 0.65, 0.45, 0.94, 0, 5)])
-    rows = forest.hazard_ratio_rows(s, ["OS"])
-    pooled, reason = forest.pooling(rows)
+    rows = forest_rows.hazard_ratio_rows(s, ["OS"])
+    pooled, reason = forest_rows.pooling(rows)
     assert len(pooled) == 1 and pooled[0].k == 3 and reason.startswith("Pooled")
     p = pooled[0].pooled
     direct = stats.pool_random_effects(list(rows.log_effect), list(rows.se))
@@ -581,34 +584,34 @@ def test_pooled_diamond_only_where_the_comparison_repeats(tmp_path):
     assert "I²" in texts and "τ²" in texts and "PI" in texts
     # two studies: a diamond, no prediction interval
     two = rows[rows.study_id != "t3"]
-    pooled2, reason2 = forest.pooling(two)
+    pooled2, reason2 = forest_rows.pooling(two)
     assert pooled2[0].pooled.pi_low is None and "prediction interval" in reason2
     fig2 = forest.forest_figure(two, pooled2, reason2)
     assert not [tr for tr in fig2.data if tr.meta == "prediction interval"]
     # one study: no diamond, and the reason is under the plot
     one = rows[rows.study_id == "t1"]
-    pooled1, reason1 = forest.pooling(one)
+    pooled1, reason1 = forest_rows.pooling(one)
     fig1 = forest.forest_figure(one, pooled1, reason1)
     assert pooled1 == [] and not [tr for tr in fig1.data if tr.meta == "pooled"]
     assert reason1.startswith("No pooled estimate") and reason1 in " ".join(_plain(t) for t in _texts(fig1))
     # the CSV escapes a snippet a spreadsheet would run as a formula
-    csv = to_csv_bytes(forest.rows_table(rows)).decode("utf-8")
+    csv = to_csv_bytes(forest_rows.rows_table(rows)).decode("utf-8")
     assert "'=HR 0.7" in csv
 
 
 def test_response_zero_cell_is_corrected_and_marked(tmp_path):
     s = _fake_store(tmp_path, [("t1", 0.7, 0.55, 0.89, 0, 5), ("t2", 0.8, 0.62, 1.03, 25, 20)])
-    rows = forest.response_rows(s, "ORR", "RR")
+    rows = forest_rows.response_rows(s, "ORR", "RR")
     zero = rows[rows.study_id == "t1"].iloc[0]
     assert zero.continuity_correction and "0.5" in zero.method
     assert zero.effect == pytest.approx((0.5 / 101) / (5.5 / 101))
-    fig = forest.forest_figure(rows, *forest.pooling(rows))
+    fig = forest.forest_figure(rows, *forest_rows.pooling(rows))
     texts = " ".join(_plain(t) for t in _texts(fig))
     assert "‡" in texts and "continuity correction" in texts
     # the RR of the two fake trials repeats the same comparison: it may be pooled
-    pooled, reason = forest.pooling(rows)
+    pooled, reason = forest_rows.pooling(rows)
     assert len(pooled) == 1 and pooled[0].k == 2
     # a pooled risk difference is not drawn, and the reason says so
-    rd = forest.response_rows(s, "ORR", "RD")
-    pooled_rd, reason_rd = forest.pooling(rd)
+    rd = forest_rows.response_rows(s, "ORR", "RD")
+    pooled_rd, reason_rd = forest_rows.pooling(rd)
     assert pooled_rd == [] and "risk-ratio scale" in reason_rd

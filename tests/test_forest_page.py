@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components import forest
+from views import forest_rows
+from tests.pages import texts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,24 +49,24 @@ def test_endpoint_parameter_selects_the_endpoint_when_the_page_opens(store):
     at = open_forest(endpoint="PFS")
     assert not at.exception
     assert at.selectbox(key="forest.endpoint").value == "PFS"
-    assert not at.info or all("ignored" not in i.value for i in at.info)
+    assert all("ignored" not in t for t in texts(at, "info"))
     expected = _default_rows(store, "PFS")
     if not expected:
-        assert any("No hazard ratios" in i.value for i in at.info)
+        assert any("No hazard ratios" in t for t in texts(at, "info"))
         return
     table = at.dataframe[0].value
     assert set(table.Endpoint) == {"PFS"}
     assert len(table) == len(expected)
     assert sorted(table.HR) == sorted(r.hr for r in expected)
-    # the cross-study caveat is a warning box, as on the other pages
-    assert any("not randomised" in w.value for w in at.warning)
+    # the cross-study caveat is one line by the chart, as on the other pages
+    assert any("not randomised" in t for t in texts(at, "caption"))
 
 
 def test_no_parameters_open_overall_survival_with_the_default_studies(store):
     at = open_forest()
     assert not at.exception
     assert at.selectbox(key="forest.endpoint").value == "OS"
-    assert at.multiselect(key="forest.studies").value == forest.default_studies(store)
+    assert at.multiselect(key="forest.studies").value == forest_rows.default_studies(store)
     assert at.multiselect(key="forest.population").value == ["overall", "matched"]
     expected = _default_rows(store, "OS")
     table = at.dataframe[0].value
@@ -76,7 +77,7 @@ def test_no_parameters_open_overall_survival_with_the_default_studies(store):
 def test_tampered_endpoint_falls_back_with_a_visible_notice():
     at = open_forest(endpoint="<script>alert(1)</script>", studies="sun2022,nonexistent_trial")
     assert not at.exception
-    notices = " ".join(i.value for i in at.info)
+    notices = " ".join(texts(at, "info"))
     assert "endpoint" in notices and "ignored" in notices and "nonexistent_trial" in notices
     assert at.selectbox(key="forest.endpoint").value == "OS"
     assert at.multiselect(key="forest.studies").value == ["sun2022"]
@@ -85,7 +86,7 @@ def test_tampered_endpoint_falls_back_with_a_visible_notice():
 def test_too_long_parameter_is_ignored():
     at = open_forest(endpoint="X" * 5000)
     assert not at.exception
-    assert any("too long" in i.value for i in at.info)
+    assert any("too long" in t for t in texts(at, "info"))
     assert at.selectbox(key="forest.endpoint").value == "OS"
 
 
@@ -93,7 +94,7 @@ def test_response_endpoint_from_the_link_shows_counts_with_criteria(store):
     at = open_forest(endpoint="orr", measure="RD")
     assert not at.exception
     assert at.selectbox(key="forest.endpoint").value == "ORR"
-    rows = forest.response_rows(store, "ORR", "RD", studies=forest.default_studies(store),
+    rows = forest_rows.response_rows(store, "ORR", "RD", studies=forest_rows.default_studies(store),
                                 populations=["overall", "matched"], comparisons="headline")
     if rows.empty:
         pytest.skip("no two-arm ORR counts in the store yet")
@@ -126,12 +127,12 @@ def test_a_selected_study_without_the_endpoint_is_named_under_the_plot(store):
         pytest.skip("Sun 2022 not in the store")
     at = open_forest(endpoint="PFS", studies="sun2022,huang2022")
     assert not at.exception
-    captions = [c.value for c in at.caption]
+    captions = texts(at, "caption")
     assert "No PFS hazard ratio reported by: Sun 2022 (reports TTP)." in captions
     # also when no study of the selection has a row at all
     at = open_forest(endpoint="PFS", studies="sun2022")
-    assert any("No hazard ratios" in i.value for i in at.info)
-    assert "No PFS hazard ratio reported by: Sun 2022 (reports TTP)." in [c.value for c in at.caption]
+    assert any("No hazard ratios" in t for t in texts(at, "info"))
+    assert "No PFS hazard ratio reported by: Sun 2022 (reports TTP)." in texts(at, "caption")
 
 
 def test_the_figure_scrolls_rather_than_squeezes_and_buttons_keep_their_labels():

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from components.export import brief_html, chromium_path, figure_bytes
-from components.url_state import Choice, Flag, Many, encode_params, parse_params
-from components.view_chrome import view_link
+from views.links import Choice, Flag, Many, encode_params, parse_params
+from components.chrome import view_link
 
 SPEC = {
     "endpoint": Choice(["OS", "PFS", "TTP"], "OS"),

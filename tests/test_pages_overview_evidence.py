@@ -5,8 +5,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from components.evidence_table import outcome_rows, conflict_rows
-from components.overview import studies_at_a_glance
+from views.evidence import outcome_rows, conflict_rows
+from views.overview import studies_at_a_glance
 from components.tables import csv_safe
 
 

@@ -13,7 +13,7 @@ from lifelines.datasets import load_gbsg2
 
 from evidence.curve_files import MAX_BYTES, MAX_ROWS, CurveFileError, parse_curve_csv, parse_risk_csv
 from evidence.reconstruct import from_summary, guyot
-from evidence.survival_inputs import curve_sources, rebuild
+from views.survival_inputs import curve_sources, rebuild
 
 DAYS_PER_MONTH = 365.25 / 12
 HUANG_FOLFOX = [(6, 0.927), (12, 0.618), (17.1, 0.5), (18, 0.418)]

@@ -1,4 +1,4 @@
-"""evidence.stats against hand-computed values and independent references
+"""analysis.effects against hand-computed values and independent references
 (scipy, statsmodels, the published worked examples of Newcombe 1998)."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from scipy import optimize, stats as sps
 from statsmodels.stats.contingency_tables import Table2x2
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from evidence import stats
+from analysis import effects as stats
 
 
 # --------------------------------------------------------------------------- log HR and SE

@@ -2,29 +2,22 @@
 AppTest has no plotly element)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from components import survival as sv
-from evidence import survival_stats as ss
-from components.view_chrome import figure_font_size
-from evidence.survival_inputs import DEFAULT_KEYS, arm_name, curve_sources, rebuild, reported_hazard_ratios
+from analysis import survival as ss
+from views.model import font_size
+from views.survival_inputs import DEFAULT_KEYS, curve_sources, rebuild, reported_hazard_ratios
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.pages import open_page, texts
+
 CAVEAT = "not randomised against each other"
 
 
-def page(**params) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page("pages/survival.py").run()
-    assert not at.exception, at.exception
-    return at
+def page(**params):
+    return open_page("survival.py", **params)
 
 
 def _keys_in(store, family="OS"):
@@ -34,11 +27,11 @@ def _keys_in(store, family="OS"):
 def test_default_view_overlays_the_tumor_board_arms(store):
     at = page()
     available = [k for k in DEFAULT_KEYS if k in _keys_in(store)]
-    assert at.multiselect[0].value == available or not available
-    assert at.radio[0].value == "OS"
+    assert at.multiselect(key="survival.arms").value == available or not available
+    assert at.radio(key="survival.endpoint").value == "OS"
     studies = {k.split(":")[0] for k in available}
     if len(studies) > 1:
-        assert any(CAVEAT in w.value for w in at.warning), "cross-study caveat must be visible"
+        assert any(CAVEAT in t for t in texts(at)), "cross-study caveat must be visible"
     medians = at.dataframe[0].value
     assert len(medians) == len(available)
     assert medians["Rebuilt from"].str.len().gt(5).all()
@@ -53,8 +46,8 @@ def test_link_selects_arms_and_endpoint(store):
     if len(keys) < 2:
         pytest.skip("huang2022 not in the store")
     at = page(arms=",".join(keys), endpoint="OS")
-    assert sorted(at.multiselect[0].value) == keys
-    assert not any(CAVEAT in w.value for w in at.warning), "one study: no cross-study caveat"
+    assert sorted(at.multiselect(key="survival.arms").value) == keys
+    assert not any(CAVEAT in t for t in texts(at)), "one study: no cross-study caveat"
     fidelity = at.dataframe[1].value
     hr = fidelity[fidelity.Number == "hazard ratio"]
     assert len(hr) == 1 and hr.Reported.iloc[0] == "0.35"
@@ -66,7 +59,7 @@ def test_pfs_family_keeps_ttp_as_ttp(store):
     if not ttp:
         pytest.skip("no TTP curves in the store")
     at = page(arms=ttp[0], endpoint="PFS")
-    assert at.radio[0].value == "PFS"
+    assert at.radio(key="survival.endpoint").value == "PFS"
     medians = at.dataframe[0].value
     assert list(medians.Endpoint) == ["TTP"]
 
@@ -74,15 +67,15 @@ def test_pfs_family_keeps_ttp_as_ttp(store):
 def test_unknown_link_values_fall_back_with_a_notice(store):
     keys = sorted(_keys_in(store))
     at = page(arms=f"nope:arm,{keys[0]},<script>", endpoint="XYZ", colour="red")
-    notices = " ".join(i.value for i in at.info)
+    notices = " ".join(texts(at, "info"))
     assert "ignored" in notices and "nope:arm" in notices and "XYZ" in notices and "colour" in notices
-    assert at.multiselect[0].value == [keys[0]]
-    assert at.radio[0].value == "OS"
+    assert at.multiselect(key="survival.arms").value == [keys[0]]
+    assert at.radio(key="survival.endpoint").value == "OS"
 
 
 def test_changing_the_endpoint_updates_the_link(store):
     at = page()
-    at.radio[0].set_value("PFS").run()
+    at.radio(key="survival.endpoint").set_value("PFS").run()
     assert not at.exception
     assert at.query_params.get("endpoint") in ("PFS", ["PFS"])
 
@@ -92,7 +85,7 @@ def test_arm_without_the_endpoint_is_named(store):
     if not os_only:
         pytest.skip("every OS arm also has PFS/TTP")
     at = page(arms=os_only[0], endpoint="PFS")
-    assert any("No PFS or TTP numbers" in i.value for i in at.info)
+    assert any("No PFS or TTP numbers" in t for t in texts(at))
 
 
 # --------------------------------------------------------------------------- builders
@@ -112,9 +105,9 @@ def huang(store):
 def _figure(shown, rebuilt, stats, bands=False, **kwargs):
     x_max = max(st.last_time for st in stats.values())
     times = ss.at_risk_times(x_max)
-    views = [sv.CurveView(key=s.key, name=arm_name(s), basis=s.label, stats=stats[s.key],
+    views = [sv.CurveView(key=s.key, name=s.display_name, basis=s.label, stats=stats[s.key],
                           at_risk=ss.number_at_risk(rebuilt[s.key], times), anchors=s.anchors,
-                          short_name=arm_name(s)) for s in shown]
+                          short_name=s.display_name) for s in shown]
     return sv.survival_figure(views, times, title="Overall survival", show_bands=bands, x_max=x_max,
                               **kwargs), times
 
@@ -177,7 +170,7 @@ def test_fidelity_and_median_tables(store, huang):
     hr = fid[fid.quantity == "hazard ratio"].iloc[0]
     assert hr.reported == 0.35 and hr.flag == (abs(hr.reconstructed - 0.35) > 0.1)
     assert (fid[fid.quantity == "events"].difference == 0).all()
-    table = sv.fidelity_table(fid, {s.key: arm_name(s) for s in shown})
+    table = sv.fidelity_table(fid, {s.key: s.display_name for s in shown})
     assert {"Reported", "Reconstructed", "Check", "Source sentence"} <= set(table.columns)
     tau = ss.rmst_horizon(list(rebuilt.values()))
     rows = [{"name": s.arm_label, "study": s.study_label, "endpoint": s.endpoint, "n": s.n, "basis": s.label,
@@ -217,7 +210,7 @@ def test_one_name_per_arm_in_legend_and_risk_table(huang):
     fig, _ = _figure(*huang)
     legend_names = [t.name for t in _data(fig) if t.mode == "lines" and t.showlegend is not False]
     for s, legend in zip(shown, legend_names):
-        assert legend.startswith(f"<b>{arm_name(s)}</b>")
+        assert legend.startswith(f"<b>{s.display_name}</b>")
     labels = " ".join(fig.layout.yaxis2.ticktext)
     assert "…" not in labels and all(s.study_label in labels for s in shown)
 
@@ -244,9 +237,9 @@ def test_caveat_is_the_subtitle_not_on_the_lower_edge(huang):
 
 
 def test_presentation_mode_scales_the_figure_type(huang):
-    normal, _ = _figure(*huang, font_size=figure_font_size(False))
-    big, _ = _figure(*huang, font_size=figure_font_size(True))
-    assert figure_font_size(True) == 18
+    normal, _ = _figure(*huang, font_size=font_size({"present": False}))
+    big, _ = _figure(*huang, font_size=font_size({"present": True}))
+    assert font_size({"present": True}) == 18
     assert big.layout.font.size > normal.layout.font.size and big.layout.font.size >= 18
     for ax in ("xaxis", "xaxis2", "yaxis", "yaxis2"):
         assert big.layout[ax].tickfont.size >= 18
@@ -257,7 +250,7 @@ def test_presentation_mode_scales_the_figure_type(huang):
 
 def test_median_table_puts_the_numbers_first(huang):
     shown, rebuilt, stats = huang
-    rows = [{"name": arm_name(s), "study": s.study_label, "endpoint": s.endpoint, "n": s.n, "basis": s.label,
+    rows = [{"name": s.display_name, "study": s.study_label, "endpoint": s.endpoint, "n": s.n, "basis": s.label,
              "stats": stats[s.key], "reported_median": None, "rmst": 10.0, "rmst_se": 1.0} for s in shown]
     cols = list(sv.median_rmst_table(rows, 24.0).columns)
     assert cols[:3] == ["Arm", "Reconstructed median, months (95% CI)", "RMST to 24 months (± SE), months"]
@@ -290,7 +283,7 @@ def test_page_warns_under_the_chart_about_a_hazard_ratio_gap(store):
     fid = ss.fidelity(shown, stats, rebuilt, reported_hazard_ratios(store, shown))
     flagged = bool(fid[fid.quantity == "hazard ratio"].flag.any())
     at = page(arms=",".join(keys), endpoint="OS")
-    gap = [w.value for w in at.warning if "Hazard ratio not reproduced" in w.value]
+    gap = [t for t in texts(at, "warning") if "Hazard ratio not reproduced" in t]
     assert bool(gap) == flagged
     if flagged:
         assert "Hepa-HAIC" in gap[0] and "0.56" in gap[0]
@@ -298,4 +291,4 @@ def test_page_warns_under_the_chart_about_a_hazard_ratio_gap(store):
 
 def test_presentation_link_renders(store):
     at = page(present="1")
-    assert at.toggle[1].value is True
+    assert at.toggle(key="survival.present").value is True

@@ -1,10 +1,15 @@
-"""Tables of the evidence browser: every value with its provenance and conflicts."""
+"""Evidence browser: every value with its snippet, location and conflicts, filtered by the link."""
 from __future__ import annotations
 
 import pandas as pd
 
-from .overview import study_name
-from .tables import ENDPOINT_LABELS, design_label, format_value
+from components.tables import format_value
+from evidence.naming import DESIGN_LABELS, ENDPOINT_LABELS, POPULATION_LABELS, design_label, study_name
+
+from .links import Many
+from .model import PRESENT, ViewModel
+
+PATH = "evidence"
 
 ENDPOINT_GROUPS = {
     "OS": ["OS_median", "OS_rate", "OS_events"],
@@ -151,3 +156,40 @@ def study_rows(store, studies=None, designs=None) -> pd.DataFrame:
             })
     return pd.DataFrame(rows, columns=["Study", "Design", "Arm", "n", "Id in links", "Route", "Regimen", "Citation",
                                        "study_id"])
+
+
+CAVEAT = ("Numbers of different studies side by side are not a randomised comparison: designs, populations, "
+          "lines of therapy and response criteria differ.")
+# tab key -> (tab title, rows)
+TABS = {
+    "outcomes": ("Outcomes", lambda store, v: outcome_rows(store, v["studies"], v["design"], v["endpoint"], v["population"])),
+    "hazard_ratios": ("Hazard ratios", lambda store, v: hazard_ratio_rows(store, v["studies"], v["design"], v["endpoint"],
+                                                                          v["population"])),
+    "adverse_events": ("Adverse events", lambda store, v: adverse_event_rows(store, v["studies"], v["design"])),
+    "conflicts": ("Conflicts", lambda store, v: conflict_rows(store, v["studies"], v["design"])),
+    "studies_and_arms": ("Studies and arms", lambda store, v: study_rows(store, v["studies"], v["design"])),
+}
+
+
+def spec(store) -> dict:
+    return {
+        "studies": Many(list(store.studies.study_id), []),
+        "design": Many(sorted(store.studies.design.unique()) if len(store.studies) else [], []),
+        "endpoint": Many(list(ENDPOINT_GROUPS), []),
+        "population": Many(list(POPULATION_LABELS), []),
+        "present": PRESENT,
+    }
+
+
+def build(state: dict, store, params: dict) -> ViewModel:
+    tables, titles = {}, {}
+    for key, (title, rows) in TABS.items():
+        tables[key] = rows(store, state)
+        titles[key] = title
+    options = {
+        "studies": {s: study_name(store, s) for s in store.studies.study_id},
+        "design": {d: DESIGN_LABELS.get(d, d) for d in spec(store)["design"].options},
+        "population": dict(POPULATION_LABELS),
+    }
+    return ViewModel(page="evidence", path=PATH, state=state, params=params, title="Evidence browser",
+                     tables=tables, caveats=(CAVEAT,), texts={"tab_titles": titles, "options": options})

@@ -387,8 +387,3 @@ def pooled_for_group(rows: pd.DataFrame, group: PoolGroup, log_col: str = "log_e
     logs = [(-1 if i in group.flipped else 1) * float(rows.loc[i, log_col]) for i in group.rows]
     ses = [float(rows.loc[i, se_col]) for i in group.rows]
     return pool_random_effects(logs, ses, level=level)
-
-
-def precision(ses: Iterable[float]) -> list[Optional[float]]:
-    """1/SE for marker sizes; None where no SE is known."""
-    return [1 / s if _finite(s) and s > 0 else None for s in ses]

@@ -1,14 +1,15 @@
 """The view lives in the URL so that a shared link reopens the same view.
 
-Each page declares its parameters; values from the URL are checked against
-what the store actually holds, anything unusable is dropped and named in a
-notice, and the widgets are seeded once per link. After the widgets have run
-the page writes its current state back, leaving defaults out to keep links short.
+Each view declares its parameters (its URL scheme) with these kinds; values
+from the URL are checked against what the store actually holds, anything
+unusable is dropped and named in a notice, and defaults are left out when the
+state is written back, so links stay short. Pure: no streamlit.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from urllib.parse import parse_qs
+from typing import Any, Sequence
 
 MAX_PARAM_LENGTH = 2000   # longer values are a tampered or broken link, not a view
 MAX_SHOWN = 60            # how much of an ignored value a notice repeats
@@ -124,41 +125,13 @@ def encode_params(values: dict[str, Any], spec: dict[str, Any]) -> dict[str, str
     return out
 
 
-def query_as_dict(query_params) -> dict[str, list[str]]:
-    """st.query_params as {key: [values]} (repeated keys kept)."""
-    return {k: query_params.get_all(k) for k in query_params.keys()}
-
-
-def bind_view(st, page: str, spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Seed this page's widget keys from the URL once per link; return notices.
-
-    Widget keys are f"{page}.{param}". The link is read again whenever the URL
-    differs from what the page last wrote (a pasted link), never on the page's
-    own reruns, so a user's choice is not overwritten.
-    """
-    current = query_as_dict(st.query_params)
-    marker = f"_{page}.url_written"
-    notices: list[str] = []
-    if st.session_state.get(marker) != _canonical(current):
-        values, notices = parse_params(current, spec)
-        for name, value in values.items():
-            st.session_state[f"{page}.{name}"] = value
-        st.session_state[f"_{page}.notices"] = notices
-    else:
-        notices = st.session_state.get(f"_{page}.notices", [])
-    return {name: st.session_state[f"{page}.{name}"] for name in spec}, notices
-
-
-def write_view(st, page: str, spec: dict[str, Any]) -> dict[str, str]:
-    """Write the page's current widget state to the URL (defaults left out)."""
-    values = {name: st.session_state.get(f"{page}.{name}") for name in spec}
-    params = encode_params(values, spec)
-    if query_as_dict(st.query_params) != {k: [v] for k, v in params.items()}:
-        st.query_params.clear()
-        st.query_params.update(params)
-    st.session_state[f"_{page}.url_written"] = _canonical({k: [v] for k, v in params.items()})
-    return params
-
-
-def _canonical(query: dict[str, list[str]]) -> str:
+def canonical(query: dict[str, list[str]]) -> str:
+    """One spelling of a query (sorted keys): a cache key and the test of 'is this the link we wrote'."""
     return "&".join(f"{k}={','.join(v)}" for k, v in sorted(query.items()))
+
+
+def parse_query_string(query: str | dict) -> dict[str, list[str]]:
+    """'a=1&b=x,y' (with or without '?') as {key: [values]}; a mapping is passed through."""
+    if isinstance(query, dict):
+        return {k: (list(v) if isinstance(v, (list, tuple)) else [v]) for k, v in query.items()}
+    return parse_qs(query.lstrip("?"), keep_blank_values=True, max_num_fields=100)

@@ -1,9 +1,13 @@
-"""The studies at a glance: one row per study with its headline numbers."""
+"""Overview: what the dashboard is for, and the studies at a glance with their headline numbers."""
 from __future__ import annotations
 
 import pandas as pd
 
-from .tables import design_label
+from evidence.naming import design_label, study_name
+
+from .model import PRESENT, ViewModel
+
+PATH = ""   # the default page lives at /
 
 _HEADLINE_MEDIANS = ("OS_median", "PFS_median", "TTP_median")
 
@@ -51,7 +55,7 @@ def studies_at_a_glance(store) -> pd.DataFrame:
             hr_text.append(f"{ep} HR {r.hr:g}{ci}{level}" + (" adj." if r.adjusted else ""))
         # the numbers first: a clinician scans the medians and HRs, then reads the context
         rows.append({
-            "Study": store.study_label(st.study_id),
+            "Study": study_name(store, st.study_id),
             "Design": design_label(st.design, st.source_kind),
             "Arms (n)": arm_text,
             "Median, months (CI)": " | ".join(medians),
@@ -64,5 +68,30 @@ def studies_at_a_glance(store) -> pd.DataFrame:
     return df
 
 
-def study_name(store, study_id: str) -> str:
-    return store.study_label(study_id)
+CAVEAT = ("Cross-study comparisons are not randomised. These studies differ in design (retrospective, "
+          "propensity-matched, single-arm, randomised), population, line of therapy and response criteria. "
+          "Numbers side by side are context for a discussion, not evidence that one regimen beats another. "
+          "Survival curves here are reconstructed from published summaries, not the trials' patient data.")
+GROUPS = (("primary", "Primary papers"), ("review", "Trials reported in the review (Gong & Qin 2016)"))
+
+
+def spec(store) -> dict:
+    return {"present": PRESENT}
+
+
+def build(state: dict, store, params: dict) -> ViewModel:
+    glance = studies_at_a_glance(store)
+    kinds = dict(zip(store.studies.study_id, store.studies.source_kind))
+    tables, titles = {}, {}
+    for kind, title in GROUPS:
+        part = glance[[kinds.get(s) == kind for s in glance.study_id]] if len(glance) else glance
+        if part.empty:
+            continue
+        part = part.drop(columns=["study_id"])
+        # a column no study of this group fills only pushes the numbers off screen
+        part = part.loc[:, [c for c in part.columns if c == "Study" or (part[c].astype(str).str.strip() != "").any()]]
+        tables[kind] = part.reset_index(drop=True)
+        titles[kind] = f"{title} ({len(part)})"
+    return ViewModel(page="overview", path=PATH, state=state, params=params,
+                     title="Advanced hepatocellular carcinoma: evidence comparison",
+                     tables=tables, caveats=(CAVEAT,), texts={"table_titles": titles})

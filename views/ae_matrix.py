@@ -25,37 +25,13 @@ from typing import Optional, Sequence
 
 import pandas as pd
 
-from .stats import risk_difference
+from analysis.effects import risk_difference
+from evidence.naming import study_name
 
-# Organ-system categories in display order: (URL slug, label used in ae_terms.yaml).
-# "Overall" is not an organ system: whole-patient summaries, drawn apart on top.
-CATEGORIES: list[tuple[str, str]] = [
-    ("overall", "Overall"),
-    ("blood", "Blood and lymphatic"),
-    ("liver", "Liver and bile"),
-    ("gi", "Gastrointestinal"),
-    ("skin", "Skin"),
-    ("nervous", "Nervous system"),
-    ("general", "General"),
-    ("vascular", "Vascular"),
-    ("metabolism", "Metabolism and nutrition"),
-    ("renal", "Renal and urinary"),
-    ("cardiac", "Cardiac"),
-    ("respiratory", "Respiratory"),
-    ("infections", "Infections"),
-    ("procedure", "Procedure and device"),
-]
-OVERALL = "Overall"
-UNMAPPED = "Not yet harmonised"   # shown, never dropped, until ae_terms.yaml maps the term
+from evidence.naming import AE_BANDS as BANDS, AE_CATEGORIES as CATEGORIES, AE_OVERALL as OVERALL, AE_UNMAPPED as UNMAPPED
+
 CATEGORY_LABELS = dict(CATEGORIES)
-CATEGORY_SLUGS = {label: slug for slug, label in CATEGORIES}
 _CATEGORY_RANK = {label: i for i, (_, label) in enumerate(CATEGORIES)}
-
-BANDS: dict[str, str] = {
-    "3-4": "Grade 3-4",
-    "any": "Any grade",
-    "1-2": "Grade 1-2 (only where printed as such)",
-}
 SORTS: dict[str, str] = {
     "frequency": "Organ system, then frequency",
     "difference": "Organ system, then difference",
@@ -156,6 +132,13 @@ class ArmColumn:
     n: Optional[int]           # the adverse-event denominator (matched cohort where that is what the paper used)
     n_note: str                # "matched" when n is the matched cohort, else ""
     has_ae_data: bool
+    study_name: str = ""       # names as every page prints them (evidence.naming)
+    arm_label: str = ""
+    via_review: bool = False   # a trial known only through a review
+
+    @property
+    def plain_label(self) -> str:
+        return f"{self.study_name} · {self.arm_label}"
 
 
 def arm_order(store) -> list[str]:
@@ -180,6 +163,7 @@ def default_arm_keys(store) -> list[str]:
 def arm_columns(store, keys: Sequence[str]) -> list[ArmColumn]:
     wanted = set(keys)
     ae = store.adverse_events
+    kinds = dict(zip(store.studies.study_id, store.studies.source_kind))
     cols = []
     for key in arm_order(store):
         if key not in wanted:
@@ -192,7 +176,8 @@ def arm_columns(store, keys: Sequence[str]) -> list[ArmColumn]:
         n = int(dens.mode().iloc[0]) if len(dens) else (n_matched or n_arm)
         note = "matched" if n_matched is not None and n == n_matched and n != n_arm else ""
         has = bool(((ae.study_id == sid) & (ae.arm_id == aid)).any())
-        cols.append(ArmColumn(key, sid, aid, n, note, has))
+        cols.append(ArmColumn(key, sid, aid, n, note, has, study_name(store, sid), store.arm_label(sid, aid),
+                              kinds.get(sid) == "review"))
     return cols
 
 
@@ -394,6 +379,9 @@ class Differences:
     band: str
     table: pd.DataFrame        # risk_differences_from_cells, in the matrix's row order
     not_estimable: list[str]   # rows shown in the heatmap for this study without a difference, and why
+    experimental_label: str = ""   # the arms as every page names them
+    reference_label: str = ""
+    study_name: str = ""
 
 
 def study_differences(store, study_id: str, band: str = "3-4", categories: Sequence[str] | None = None,
@@ -415,4 +403,5 @@ def study_differences(store, study_id: str, band: str = "3-4", categories: Seque
             missing.append(f"{row.term}: not reported in one arm")
         else:
             missing.append(f"{row.term}: no count printed")
-    return Differences(ek, rk, band, table.reset_index(drop=True), missing)
+    return Differences(ek, rk, band, table.reset_index(drop=True), missing, store.arm_label(study_id, e),
+                       store.arm_label(study_id, r), study_name(store, study_id))

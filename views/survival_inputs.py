@@ -20,8 +20,8 @@ from typing import Iterable
 
 import pandas as pd
 
-from . import reconstruct
-from .curve_files import CurveFileError, DIGITISED_DIR, load_digitised
+from evidence import reconstruct
+from evidence.curve_files import CurveFileError, DIGITISED_DIR, load_digitised
 
 FAMILIES = {"OS": ("OS",), "PFS": ("PFS", "TTP")}
 FAMILY_NAMES = {"OS": "Overall survival", "PFS": "Progression-free survival / time to progression"}
@@ -476,18 +476,3 @@ def default_keys(available: Iterable[str]) -> list[str]:
     available = list(available)
     keys = [k for k in DEFAULT_KEYS if k in available]
     return keys or available[:2]
-
-
-def arm_name(src: CurveSource) -> str:
-    """'Sorafenib + TACE-HAIC (FOLFOX) · Liu 2020': the arm's one name everywhere on the page.
-
-    The arm chips, the legend, the number-at-risk rows and the tables all use
-    it, so a clinician never wonders whether two labels are the same arm (the
-    figure wraps it where room is short rather than cutting it).
-    """
-    return src.display_name
-
-
-def short_arm_label(src: CurveSource) -> str:
-    """Kept for callers of the old name: the same as arm_name (one name per arm)."""
-    return arm_name(src)

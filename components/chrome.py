@@ -1,0 +1,197 @@
+"""What every page shares around its view: the link (read into widgets, written back),
+presentation mode, notices and banners shown as literal text, the link box and the
+exports. Streamlit code only; the view itself comes from views.build_view.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from urllib.parse import urlencode, urlsplit
+
+import streamlit as st
+
+from views import ViewModel, view_spec
+from views.core import build_state
+from views.links import canonical, encode_params, parse_params
+
+log = logging.getLogger("hcc.pages")
+
+# Larger type and no chrome for a projector. A fixed stylesheet of ours: nothing
+# from a user or a file is ever put into it.
+_PRESENTATION_CSS = """
+<style>
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+  [data-testid="stToolbar"], footer { display: none !important; }
+  [data-testid="stMainBlockContainer"] { padding-top: 1rem; max-width: 100% !important; }
+  html, body, [data-testid="stMarkdownContainer"] p, li, label { font-size: 20px !important; }
+  h1 { font-size: 2.2rem !important; }
+</style>
+"""
+# The first screen belongs to the chart: a compact title and little padding above it.
+_COMPACT_CSS = """
+<style>
+  [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
+  h1 { font-size: 1.6rem !important; padding: 0 0 0.2rem 0 !important; }
+</style>
+"""
+# what markdown, Streamlit's directives (:red[...], :material/icon:) and KaTeX act on
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]<>#|~$:&])")
+
+
+def literal(text) -> str:
+    """Text from a link or an evidence file, shown as it is: never markdown, HTML, LaTeX,
+    a link, an image or an icon shortcode (every markdown character is escaped)."""
+    text = "".join(ch if ch.isprintable() or ch in "\n\t" else "?" for ch in str(text))
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def _query() -> dict[str, list[str]]:
+    return {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+
+
+def open_view(page: str, store) -> tuple[ViewModel, dict]:
+    """Read the link into the page's widgets (once per link, never over a user's choice), and build
+    the view of the widgets' state. Returns the view model and the page's URL scheme."""
+    spec = view_spec(page, store)
+    current = _query()
+    marker = f"_{page}.url_written"
+    if st.session_state.get(marker) != canonical(current):
+        values, notices = parse_params(current, spec)
+        for name, value in values.items():
+            st.session_state[f"{page}.{name}"] = value
+        st.session_state[f"_{page}.notices"] = notices
+    notices = st.session_state.get(f"_{page}.notices", [])
+    state = {name: st.session_state.get(f"{page}.{name}") for name in spec}
+    model = build_state(page, state, store)
+    st.markdown(_PRESENTATION_CSS if model.present else _COMPACT_CSS, unsafe_allow_html=True)
+    return (replace(model, notices=tuple(notices)) if notices else model), spec
+
+
+def header(model: ViewModel, params: dict[str, str], store, title: str | None = None) -> None:
+    """Title and link box on one line, then what the link could not use and the store's problems."""
+    head, link = st.columns([5, 1], vertical_alignment="bottom")
+    head.title(title or model.title)
+    share_box(model, params, where=link)
+    for n in model.notices:
+        st.info(literal(f"Link partly ignored: {n}. Showing what could be used."), icon="ℹ️")
+    show_problems(store)
+
+
+def write_link(page: str, spec: dict) -> dict[str, str]:
+    """Write the widgets' state to the address bar (defaults left out, so links stay short)."""
+    values = {name: st.session_state.get(f"{page}.{name}") for name in spec}
+    params = encode_params(values, spec)
+    if _query() != {k: [v] for k, v in params.items()}:
+        st.query_params.clear()
+        st.query_params.update(params)
+    st.session_state[f"_{page}.url_written"] = canonical({k: [v] for k, v in params.items()})
+    return params
+
+
+def view_link(base_url: str | None, page_path: str, params: dict[str, str]) -> str:
+    """The shareable link of the current view: page path plus its non-default parameters."""
+    root = ""
+    if base_url:
+        parts = urlsplit(base_url)
+        root = f"{parts.scheme}://{parts.netloc}" if parts.scheme else ""
+    query = urlencode(params, safe=",:")
+    return f"{root}/{page_path}" + (f"?{query}" if query else "")
+
+
+def _base_url() -> str | None:
+    try:
+        return st.context.url
+    except Exception:  # AppTest has no browser URL
+        return None
+
+
+def share_box(model: ViewModel, params: dict[str, str], where=None) -> None:
+    """'Link to this view': a plain text field in a popover (no code highlighter to load)."""
+    where = where or st
+    with where.popover("🔗 Link to this view"):
+        st.text_input("Link to this view", value=view_link(_base_url(), model.path, params),
+                      key=f"{model.page}.share_link", label_visibility="collapsed")
+        st.caption("Select the link and copy it (Ctrl+C or ⌘C). Opening it reproduces this view; "
+                   "present=1 opens it in presentation mode.")
+
+
+def presentation_toggle(page: str, where=None) -> None:
+    (where or st).toggle("Presentation mode", key=f"{page}.present",
+                         help="larger type, no sidebar: for the meeting-room screen")
+
+
+def show_problems(store) -> None:
+    """A banner naming every problem of the evidence files; the affected studies are withheld."""
+    if not store.problems:
+        return
+    withheld = ", ".join(store.withheld_studies) or "none"
+    lines = "\n".join(f"- {literal(p)}" for p in store.problems[:20])
+    more = f"\n- ... and {len(store.problems) - 20} more" if len(store.problems) > 20 else ""
+    st.error(f"**The evidence files have {len(store.problems)} problem(s).** Studies withheld until fixed: "
+             f"{literal(withheld)}. Everything else is shown.\n\n{lines}{more}")
+
+
+def caveat_line(model: ViewModel, extra: list[str] | None = None) -> None:
+    """The caveats of the view as one concise line by the chart, details on demand."""
+    items = list(model.caveats) + list(extra or [])
+    if not items:
+        return
+    first = items[0].split(". ")[0].rstrip(".") + "."
+    st.caption("⚠️ " + literal(first), help=literal(" ".join(items)) if len(items) > 1 or first != items[0] else None)
+
+
+def exports(model: ViewModel, name: str, where=None) -> None:
+    """Server-side SVG/PNG of the view's figure and the tumor-board brief, rendered on click only."""
+    from .export import brief_html, chromium_path, figure_bytes
+    brief = model.brief
+    if brief is None:
+        return
+    where = where or st
+    fig = model.figures.get(brief.figure) if brief.figure else None
+    cols = where.columns([1, 1, 2])
+    if chromium_path() is not None and fig is not None:
+        cols[0].download_button("Figure (SVG)", data=lambda: figure_bytes(fig, "svg"), file_name=f"{name}.svg",
+                                mime="image/svg+xml", key=f"{model.page}.export_svg", on_click="ignore")
+        cols[1].download_button("Figure (PNG)", data=lambda: figure_bytes(fig, "png"), file_name=f"{name}.png",
+                                mime="image/png", key=f"{model.page}.export_png", on_click="ignore")
+    else:
+        cols[0].caption("Server-side figure export needs Chromium; use the camera button on the chart.")
+    url = view_link(_base_url(), model.path, model.params)
+    cols[2].download_button(
+        "Tumor-board brief (print-ready HTML)",
+        data=lambda: brief_html(brief.title, fig, brief.key_numbers, list(brief.citations), list(brief.caveats),
+                                url).encode("utf-8"),
+        file_name=f"{name}_brief.html", mime="text/html", key=f"{model.page}.export_brief", on_click="ignore",
+        help="One page: the figure, the key numbers with their sources, and the caveats.")
+
+
+def csv_button(df, label: str, file_name: str, key: str, where=None) -> None:
+    from .tables import to_csv_bytes
+    (where or st).download_button(label, to_csv_bytes(df), file_name=file_name, mime="text/csv", key=key)
+
+
+def error_boundary(what: str):
+    """Run a page body; on an unexpected error show what failed and what still works, log the rest."""
+    return _Boundary(what)
+
+
+class _Boundary:
+    def __init__(self, what: str):
+        self.what = what
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None or isinstance(exc, (KeyboardInterrupt, SystemExit)) or _is_streamlit_control(exc):
+            return False
+        log.exception("%s failed", self.what)
+        st.error(f"{self.what} could not be shown because of an internal error (logged on the server). "
+                 "The other pages and the rest of the evidence still work; a link to a different view may help.")
+        return True
+
+
+def _is_streamlit_control(exc: BaseException) -> bool:
+    # st.rerun() and st.stop() work by raising; they are not errors
+    return type(exc).__name__ in ("RerunException", "StopException")

@@ -1,0 +1,76 @@
+"""Forest plot: hazard ratios and response effects side by side, with their caveats."""
+from __future__ import annotations
+
+from components.forest import forest_figure
+from evidence.naming import DESIGN_LABELS, ENDPOINT_TITLES, POPULATION_LABELS, study_labels
+
+from . import forest_rows as fr
+from .links import Choice, Many
+from .model import PRESENT, Brief, ViewModel, font_size
+
+PATH = "forest"
+ENDPOINTS = ["OS", "PFS", "TTP", "survival", "ORR", "DCR"]
+ENDPOINT_NAMES = {**ENDPOINT_TITLES, "survival": "All survival endpoints (OS, PFS, TTP)"}
+MEASURES = {"RR": "Risk ratio", "RD": "Risk difference"}
+ADJUSTMENTS = {"both": "Both", "adjusted": "Adjusted", "unadjusted": "Unadjusted"}
+COMPARISONS = {"headline": "Headline", "all": "All recorded"}
+SORTS = {"listed": "As listed", "effect": "By effect"}
+CAVEAT = ("Rows from different studies are not randomised comparisons: designs, populations, lines of therapy "
+          "and response criteria differ, and most studies here are retrospective. Only rows within one study "
+          "compare randomised or matched arms.")
+
+
+def spec(store) -> dict:
+    designs = sorted(store.studies.design.unique()) if len(store.studies) else []
+    return {
+        "endpoint": Choice(ENDPOINTS, "OS", aliases={"all": "survival", "orr": "ORR", "dcr": "DCR"}),
+        "measure": Choice(list(MEASURES), "RR"),
+        "design": Many(designs, []),
+        "adjusted": Choice(list(ADJUSTMENTS), "both"),
+        "population": Many(list(POPULATION_LABELS), ["overall", "matched"]),
+        "studies": Many(list(store.studies.study_id), fr.default_studies(store)),
+        "comparisons": Choice(list(COMPARISONS), "headline"),
+        "sort": Choice(list(SORTS), "listed"),
+        "present": PRESENT,
+    }
+
+
+def build(state: dict, store, params: dict) -> ViewModel:
+    endpoint, measure = state["endpoint"], state["measure"]
+    is_response = endpoint in fr.RESPONSE_ENDPOINTS
+    if is_response:
+        endpoints = (endpoint,)
+        rows = fr.response_rows(store, endpoint, measure, studies=state["studies"], designs=state["design"],
+                                populations=state["population"], comparisons=state["comparisons"], sort=state["sort"])
+    else:
+        endpoints = fr.SURVIVAL_ENDPOINTS if endpoint == "survival" else (endpoint,)
+        rows = fr.hazard_ratio_rows(store, endpoints, studies=state["studies"], designs=state["design"],
+                                    adjustment=state["adjusted"], populations=state["population"],
+                                    comparisons=state["comparisons"], sort=state["sort"])
+    # selected studies without a row for this endpoint: 'No PFS hazard ratio reported by: Sun 2022 (reports TTP)'
+    note, note_names = fr.missing_rows_note(store, rows, endpoints, state["studies"], state["design"],
+                                            measure=measure if is_response else "HR")
+    measure_name = {"RR": "risk ratios", "RD": "risk differences"}[measure] if is_response else "hazard ratios"
+    title = f"{ENDPOINT_NAMES[endpoint]}: {measure_name}"
+    texts = {"missing_note": note, "missing_names": note_names, "is_response": is_response,
+             "options": {"endpoint": ENDPOINT_NAMES, "measure": MEASURES, "adjusted": ADJUSTMENTS,
+                         "comparisons": COMPARISONS, "sort": SORTS, "population": POPULATION_LABELS,
+                         "studies": study_labels(store),
+                         "design": {d: DESIGN_LABELS.get(d, d) for d in spec(store)["design"].options}}}
+    figures, tables, brief = {}, {}, None
+    if rows.empty:
+        what = "response counts for both arms" if is_response else "hazard ratios"
+        texts["empty"] = (f"No {what} match these filters ({ENDPOINT_NAMES[endpoint]}). Widen the study, design "
+                          "or population choice.")
+    else:
+        pooled, reason = fr.pooling(rows)
+        figures["forest"] = forest_figure(rows, pooled, reason, title=title, font_size=font_size(state))
+        table = fr.rows_table(rows)
+        tables["rows"] = table
+        texts["pooling"] = reason
+        cites = tuple(c for c in store.studies[store.studies.study_id.isin(set(rows.study_id))].citation
+                      if isinstance(c, str))
+        brief = Brief(title=title, figure="forest", key_numbers=table.drop(columns=["Snippet"], errors="ignore"),
+                      citations=cites, caveats=tuple(c for c in (CAVEAT, reason) if c))
+    return ViewModel(page="forest", path=PATH, state=state, params=params, title=title, figures=figures,
+                     tables=tables, caveats=(CAVEAT,), texts=texts, brief=brief)

@@ -1,0 +1,169 @@
+"""Survival curves: reconstructed Kaplan-Meier curves of any arms, across studies, with their caveats."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+
+from analysis import survival as ss
+from components import survival as sv
+from evidence.curve_files import DIGITISED_DIR
+
+from . import survival_inputs as si
+from .links import Choice, Flag, Many
+from .model import PRESENT, Brief, ViewModel, font_size
+
+PATH = "survival"
+FAMILY_LABELS = {"OS": "Overall survival", "PFS": "PFS or TTP"}
+METHOD_TEXT = (
+    "- **From published summaries** (all papers today): survival runs through (0, 100%), the reported median "
+    "(50%) and landmark rates as a piecewise-exponential curve, continued at the last interval's hazard to the "
+    "end of follow-up. Pseudo-patients for the arm's n are placed so that their Kaplan-Meier curve follows it; "
+    "censoring is paced so that the number of events equals the reported count, or else spread over the "
+    "reported follow-up. Without any follow-up the curve stops at the last reported time.\n"
+    "- A curve falls to 0% only where the paper says nobody was left (as many events as patients, or a "
+    "printed 0% rate). Otherwise the longest-followed pseudo-patient is censored and the curve ends flat at "
+    "its last value: an end at 0% would read as \"nobody alive\".\n"
+    "- **From a digitised curve** with its number-at-risk table: the Guyot et al. 2012 algorithm, using the total "
+    "number of events when reported.\n"
+    "- A landmark rate on the wrong side of 50% for the median cannot hold with it: it is shown as a red cross, "
+    "left out of the curve, and flagged in the fidelity table.\n"
+    "- The hazard ratio of the pseudo-data comes from an unadjusted Cox model; it checks the reconstruction, "
+    "it is not a new result.")
+REBUILT_CAVEAT = "Curves are reconstructed from published summaries: pseudo-patients, not the trials' data."
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A clinician's own digitised curve, rebuilt for one session and never cached or stored."""
+    ipd: pd.DataFrame
+    notes: tuple[str, ...]
+    label: str = "Uploaded curve"
+
+
+def _digitised_fingerprint() -> tuple:
+    if not DIGITISED_DIR.is_dir():
+        return ()
+    return tuple((p.name, p.stat().st_mtime_ns) for p in sorted(DIGITISED_DIR.glob("*.csv")))
+
+
+_SOURCES: dict = {}
+
+
+def sources(store, family: str) -> list[si.CurveSource]:
+    """Every arm's curve source of one endpoint family, once per store and digitised files."""
+    key = (store.fingerprint, _digitised_fingerprint(), family)
+    if key not in _SOURCES:
+        _SOURCES.clear()  # one store at a time: a curator's edit replaces the old entries
+        _SOURCES[key] = si.curve_sources(store, family)
+    return _SOURCES[key]
+
+
+@lru_cache(maxsize=256)
+def _rebuild(args: tuple) -> pd.DataFrame:
+    return si.rebuild_from_args(args)
+
+
+def arm_names(store) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for family in FAMILY_LABELS:
+        for s in sources(store, family):
+            names.setdefault(s.key, s.display_name)   # one name: chips, legend, risk table, tables
+    return names
+
+
+def spec(store) -> dict:
+    keys = list(arm_names(store))
+    return {
+        "endpoint": Choice(list(FAMILY_LABELS), "OS", aliases={"ttp": "PFS", "pfs/ttp": "PFS", "pfs_ttp": "PFS"}),
+        "arms": Many(keys, si.default_keys(keys)),
+        "bands": Flag(False),
+        "present": PRESENT,
+    }
+
+
+def build(state: dict, store, params: dict, upload: Upload | None = None) -> ViewModel:
+    family, arms = state["endpoint"], state["arms"]
+    names = arm_names(store)
+    by_key = {s.key: s for s in sources(store, family)}
+    shown = [by_key[k] for k in arms if k in by_key and by_key[k].reconstructable]
+    texts: dict = {"options": {"endpoint": FAMILY_LABELS, "arms": names}}
+    lacking = [names[k] for k in arms if k not in by_key]
+    if lacking:
+        texts["lacking"] = f"No {FAMILY_LABELS[family]} numbers reported for: {', '.join(lacking)}."
+    texts["broken"] = [f"{s.display_name} cannot be rebuilt: {'; '.join(s.problems)}."
+                       for k in arms if k in by_key and not (s := by_key[k]).reconstructable]
+    rebuilt = {s.key: _rebuild(si.rebuild_args(s)) for s in shown}
+    stats = {k: ss.summarise(d) for k, d in rebuilt.items()}
+    if upload is not None:
+        stats["upload"] = ss.summarise(upload.ipd)
+        texts["upload_notes"] = [f"Uploaded curve: {n}." for n in upload.notes]
+    model = dict(page="survival", path=PATH, state=state, params=params)
+    if not stats:
+        texts["empty"] = "Choose at least one arm with a reported median or landmark rate, or upload a digitised curve."
+        return ViewModel(**model, title="Survival curves", texts=texts)
+
+    studies_shown = {s.study_id for s in shown} | ({"upload"} if upload is not None else set())
+    caveat = sv.CROSS_STUDY_CAVEAT if len(studies_shown) > 1 else sv.RECONSTRUCTED_NOTE
+    x_max = max(c.last_time for c in stats.values())
+    times = ss.at_risk_times(x_max)
+    curves = []
+    for s in shown:
+        # in the PFS view the legend says which endpoint each curve is (TTP stays TTP); a matched cohort says so
+        qualifier = [s.endpoint] if family == "PFS" else []
+        qualifier += ["matched cohort"] if s.population == "matched" else []
+        # the risk table stops where the rebuilt curve stops: a blank, not a 0, beyond it
+        shown_times = [x for x in times if x <= stats[s.key].last_time + 1e-9]
+        curves.append(sv.CurveView(key=s.key, name=names[s.key], basis=s.label, stats=stats[s.key],
+                                   at_risk=ss.number_at_risk(rebuilt[s.key], shown_times), anchors=s.anchors,
+                                   short_name=names[s.key], qualifier=" · ".join(qualifier), conflicts=s.conflicts))
+    if upload is not None:
+        up_times = [x for x in times if x <= stats["upload"].last_time + 1e-9]
+        curves.append(sv.CurveView(key="upload", name=upload.label, basis="uploaded digitised curve + risk table",
+                                   stats=stats["upload"], at_risk=ss.number_at_risk(upload.ipd, up_times),
+                                   short_name=upload.label, dash="dash"))
+    endpoints = sorted({s.endpoint for s in shown})
+    title = f"{si.FAMILY_NAMES[family] if family == 'PFS' else 'Overall survival'}: reconstructed Kaplan-Meier curves"
+    if family == "PFS" and endpoints:
+        title = f"{' and '.join(endpoints)}: reconstructed Kaplan-Meier curves"
+    y_label = {"OS": "Overall survival (%)", "PFS": "Progression-free (%)"}[family]
+    fig = sv.survival_figure(curves, times, title=title, show_bands=state["bands"], x_max=x_max, caveat=caveat,
+                             y_label=y_label, font_size=font_size(state))
+    # fidelity first where it changes how the chart reads: a hazard ratio the curves do not give back
+    hrs = si.reported_hazard_ratios(store, shown)
+    fid = ss.fidelity(shown, stats, rebuilt, hrs)
+    texts["hr_gaps"] = sv.hr_gap_warnings(fid, names)
+    if family == "PFS" and len(endpoints) > 1:
+        texts["pfs_ttp"] = "PFS counts death as an event, TTP does not: curves of the two endpoints are not interchangeable."
+    # one line per recorded conflict, naming every arm it touches
+    conflicted: dict[str, list[str]] = {}
+    for s in shown:
+        for c in s.conflicts:
+            conflicted.setdefault(c, []).append(s.display_name)
+    texts["conflicts"] = [f"{', '.join(arms_)}: {c}" for c, arms_ in conflicted.items()]
+    texts["notes"] = [f"{s.display_name}: {n}" for s in shown for n in s.notes]
+
+    all_ipd = list(rebuilt.values()) + ([upload.ipd] if upload is not None else [])
+    tau = ss.rmst_horizon(all_ipd)
+    rows = []
+    for s in shown:
+        value, se = ss.rmst(rebuilt[s.key], tau) if tau else (None, None)
+        med = next((a.time for a in s.anchors if a.kind == "median"), None)
+        rows.append({"name": names[s.key], "study": s.study_label, "endpoint": s.endpoint, "n": s.n, "basis": s.label,
+                     "stats": stats[s.key], "reported_median": med, "rmst": value, "rmst_se": se})
+    if upload is not None:
+        value, se = ss.rmst(upload.ipd, tau) if tau else (None, None)
+        rows.append({"name": upload.label, "study": "uploaded", "endpoint": "", "n": stats["upload"].n,
+                     "basis": "uploaded digitised curve + risk table", "stats": stats["upload"],
+                     "reported_median": None, "rmst": value, "rmst_se": se})
+    texts["rmst_caption"] = (f"From the pseudo-data. RMST (mean months event-free) up to {tau:g} months, the longest "
+                             "time every curve shown covers." if tau else "From the pseudo-data.")
+    medians = sv.median_rmst_table(rows, tau)
+    tables = {"medians": medians, "fidelity": sv.fidelity_table(fid, {s.key: names[s.key] for s in shown})}
+    cites = tuple(c for c in store.studies[store.studies.study_id.isin({s.study_id for s in shown})].citation
+                  if isinstance(c, str))
+    brief = Brief(title=title, figure="curves", key_numbers=medians, citations=cites,
+                  caveats=tuple(dict.fromkeys((caveat, REBUILT_CAVEAT))))
+    return ViewModel(**model, title=title, figures={"curves": fig}, tables=tables, caveats=(caveat,),
+                     texts=texts, brief=brief)
