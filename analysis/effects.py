@@ -17,7 +17,7 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 CONTINUITY = 0.5  # added to every cell of a 2x2 table that has a zero cell, and only then
 
@@ -216,21 +216,48 @@ class Pooled:
                 "pi_low": ex(self.pi_low), "pi_high": ex(self.pi_high)}
 
 
-def pool_random_effects(log_effects: Sequence[float], ses: Sequence[float], level: float = 0.95) -> Pooled:
-    """Random-effects pooling with statsmodels combine_effects.
+def paule_mandel_tau2(log_effects: Sequence[float], ses: Sequence[float]) -> float:
+    """Paule-Mandel between-study variance: the tau² at which the generalised Q,
+    sum w_i (y_i - mu_w)² with w_i = 1 / (SE_i² + tau²), equals k - 1; 0 when
+    Cochran's Q is already at or below k - 1.
 
-    tau² by Paule-Mandel (statsmodels' combine_effects offers Paule-Mandel and
-    DerSimonian-Laird, not REML; its DerSimonian-Laird tau² is not truncated at
-    zero, so Paule-Mandel it is). The CI of mu uses the Hartung-Knapp variance
-    with a t(k-1) quantile (ad hoc corrected: never narrower than the usual
-    random-effects SE), which keeps its coverage with the two or three studies
-    a tumor board will ever pool. The prediction interval, where the
-    effect of a new study would be expected to fall, is computed by hand:
-    mu ± t(k-2) · sqrt(tau² + SE(mu)²) (Higgins, Thompson & Spiegelhalter 2009),
-    with SE(mu) the usual random-effects SE; it needs k >= 3.
+    The generalised Q falls as tau² grows and is below k - 1 at tau² = the
+    sample variance of the estimates, so the root is bracketed and Brent's
+    method finds it to machine precision. (statsmodels' iteration stops 1e-5
+    short of the root by default, and with a tighter tolerance sets tau² to 0
+    when rounding makes the equation a hair negative at the root.)
     """
-    from statsmodels.stats.meta_analysis import combine_effects
+    y = np.asarray(log_effects, dtype=float)
+    v = np.asarray(ses, dtype=float) ** 2
+    k = len(y)
 
+    def excess(tau2: float) -> float:
+        w = 1 / (v + tau2)
+        mu = (w @ y) / w.sum()
+        return float(w @ (y - mu) ** 2) - (k - 1)
+
+    if excess(0.0) <= 0:
+        return 0.0
+    upper = float(np.var(y, ddof=1))
+    return float(optimize.brentq(excess, 0.0, upper, xtol=1e-15, rtol=1e-14, maxiter=200))
+
+
+def pool_random_effects(log_effects: Sequence[float], ses: Sequence[float], level: float = 0.95) -> Pooled:
+    """Random-effects pooling: Paule-Mandel tau², Hartung-Knapp CI.
+
+    Paule-Mandel rather than DerSimonian-Laird: it is the estimator recommended
+    for few studies and agrees with R's metafor (rma(method = "PM")). The CI of
+    mu uses the Hartung-Knapp variance with a t(k-1) quantile (ad hoc
+    corrected: never narrower than the usual random-effects SE; metafor's
+    test = "adhoc"), which keeps its coverage with the two or three studies a
+    tumor board will ever pool. The prediction interval, where the effect of a
+    new study would be expected to fall, is mu ± t(k-2) · sqrt(tau² + SE(mu)²)
+    (Higgins, Thompson & Spiegelhalter 2009), with SE(mu) the usual
+    random-effects SE (metafor: predict(..., pi.type = "riley") on a test = "z"
+    fit); it needs k >= 3. I² is Higgins & Thompson's (Q - (k-1)) / Q from
+    Cochran's Q, whichever tau² estimator is used.
+    The numbers are checked against metafor in tests/test_reference_r.py.
+    """
     eff = np.asarray(log_effects, dtype=float)
     se = np.asarray(ses, dtype=float)
     k = len(eff)
@@ -238,18 +265,20 @@ def pool_random_effects(log_effects: Sequence[float], ses: Sequence[float], leve
         raise ValueError("pooling needs at least two estimates")
     if len(se) != k or not np.all(np.isfinite(se)) or np.any(se <= 0):
         raise ValueError("every estimate needs a positive, finite SE")
-    with np.errstate(divide="ignore", invalid="ignore"):   # Q = 0 (identical estimates) is fine here
-        res = combine_effects(eff, se ** 2, method_re="pm", use_t=True, alpha=1 - level)
-    tau2 = float(res.tau2)
-    mu = float(res.mean_effect_re)
-    se_mu = float(res.sd_eff_w_re)
-    se_hk = float(math.sqrt(res.var_hksj_re))
+    v = se ** 2
+    tau2 = paule_mandel_tau2(eff, se)
+    w = 1 / (v + tau2)
+    mu = float((w @ eff) / w.sum())
+    se_mu = float(math.sqrt(1 / w.sum()))
+    se_hk = float(math.sqrt((w @ (eff - mu) ** 2) / ((k - 1) * w.sum())))
     # Hartung-Knapp with the ad hoc correction: never narrower than the usual
     # random-effects interval (plain HK collapses to a point when the studies
     # happen to agree exactly; Roever, Knapp & Friede 2015).
     half_ci = float(stats.t.ppf((1 + level) / 2, k - 1)) * max(se_hk, se_mu)
     hk_low, hk_high = mu - half_ci, mu + half_ci
-    q = float(res.q)
+    w_fixed = 1 / v
+    mu_fixed = (w_fixed @ eff) / w_fixed.sum()
+    q = float(w_fixed @ (eff - mu_fixed) ** 2)     # Cochran's Q
     i2 = max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
     pi_low = pi_high = None
     if k >= 3:

@@ -15,7 +15,6 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.utils import median_survival_times
 
 HR_FLAG = 0.1          # |reconstructed - reported| HR above this is flagged (methods brief)
 MEDIAN_FLAG = 0.05     # relative miss of a median worth a look
@@ -45,15 +44,45 @@ class CurveStats:
         return float(km.survival.iloc[max(i, 0)])
 
 
+# A product of KM factors that is 50% on paper can come out as 0.5000000000000001;
+# R's survival package treats values within sqrt(machine epsilon) of 50% as 50%.
+_HALF_TOLERANCE = math.sqrt(np.finfo(float).eps)
+
+
+def median_time(times: Sequence[float], survival: Sequence[float]) -> float:
+    """Median of a KM step curve (or of one of its confidence bands): the first
+    time the curve is at or below 50%; inf when it never gets there.
+
+    Where the curve sits at exactly 50% and drops later, the median is the
+    midpoint between the time it reached 50% and the time of the next drop, as
+    R's print(survfit) reports it. lifelines' median instead returns the first
+    time at 50%, and misses the median altogether when rounding leaves the
+    product of KM factors a hair above 50%.
+    """
+    t = np.asarray(times, dtype=float)
+    s = np.asarray(survival, dtype=float)
+    keep = ~np.isnan(s) & (s < 0.5 + _HALF_TOLERANCE)
+    if not keep.any():
+        return math.inf
+    t, s = t[keep], s[keep]
+    if abs(s[0] - 0.5) < _HALF_TOLERANCE:
+        later = np.flatnonzero(s < s[0])
+        if later.size:
+            return float((t[0] + t[later[0]]) / 2)
+    return float(t[0])
+
+
 def summarise(ipd: pd.DataFrame) -> CurveStats:
     kmf = _fit(ipd)
     sf = kmf.survival_function_.iloc[:, 0]
+    # lifelines' default band: log(-log) transform of Greenwood's variance
+    # (R: survfit(conf.type = "log-log"))
     ci = kmf.confidence_interval_survival_function_
     km = pd.DataFrame({"time": sf.index.values.astype(float), "survival": sf.values,
                        "lower": ci.iloc[:, 0].values, "upper": ci.iloc[:, 1].values})
-    med = float(kmf.median_survival_time_)
-    mci = median_survival_times(kmf.confidence_interval_)
-    return CurveStats(km=km, median=med, median_low=float(mci.iloc[0, 0]), median_high=float(mci.iloc[0, 1]),
+    # the median's CI is where the bands cross 50%: the lower band gives the lower limit
+    return CurveStats(km=km, median=median_time(km.time, km.survival),
+                      median_low=median_time(km.time, km.lower), median_high=median_time(km.time, km.upper),
                       n=int(len(ipd)), events=int(ipd["event"].sum()), last_time=float(ipd["time"].max()))
 
 
@@ -112,7 +141,11 @@ def cox_hr(experimental: pd.DataFrame, reference: pd.DataFrame) -> dict:
                    ignore_index=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cph = CoxPHFitter().fit(df, duration_col="time", event_col="event")
+        # lifelines stops its damped Newton steps once the Newton decrement is
+        # below 1e-7, which can leave the log HR 2e-5 short of the maximum
+        # (R's coxph value); these tolerances take it to within 1e-8.
+        cph = CoxPHFitter().fit(df, duration_col="time", event_col="event",
+                                fit_options={"precision": 1e-14, "r_precision": 1e-14})
     s = cph.summary.loc["arm"]
     return {"hr": float(s["exp(coef)"]), "ci_low": float(s["exp(coef) lower 95%"]),
             "ci_high": float(s["exp(coef) upper 95%"]), "p": float(s["p"])}

@@ -27,3 +27,16 @@ def sources_dir(request) -> Path:
 def store():
     from evidence import load_store
     return load_store()
+
+
+FIXTURE_EVIDENCE = ROOT / "tests" / "fixtures" / "evidence"
+
+
+@pytest.fixture(scope="session")
+def fixture_store():
+    """A small store the tests own (tests/fixtures/evidence): two made-up studies
+    whose numbers do not move when curators edit evidence/data. Loaded strictly,
+    with its own source texts and adverse-event vocabulary."""
+    from evidence import load_store
+    return load_store(FIXTURE_EVIDENCE / "data", sources=FIXTURE_EVIDENCE / "sources", strict=True,
+                      ae_terms=FIXTURE_EVIDENCE / "ae_terms.yaml")

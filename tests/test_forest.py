@@ -3,10 +3,10 @@ the log axis, the favours labels, conflict marks, response effects from counts,
 and pooling only where a comparison repeats."""
 from __future__ import annotations
 
-import builtins
 import html
 import math
 import re
+import sys
 import textwrap
 
 import pandas as pd
@@ -110,31 +110,39 @@ def test_whiskers_are_clipped_with_arrows_not_dropped():
     assert set(_estimates(fig).values()) == {0.5, 0.8}   # estimates themselves are never clipped
 
 
-def test_marker_shape_by_design_and_fill_by_adjustment_with_a_legend(store):
-    rows = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS)
+def test_marker_shape_by_design_and_fill_by_adjustment_with_a_legend():
+    # one row per design, written out with the plotly symbol the legend promises
+    # for it; hollow ("-open") when unadjusted
+    rows = pd.DataFrame([
+        _fake_row("rct_adj", 0.5, 0.25, 1.0, design="randomised", adjusted=True, adjusted_for="age"),
+        _fake_row("rct", 0.8, 0.2, 3.2, design="randomised"),
+        _fake_row("retro", 0.7, 0.4, 1.2, design="retrospective"),
+        _fake_row("psm_adj", 0.6, 0.4, 0.9, design="propensity_matched", adjusted=True, adjusted_for="age"),
+        _fake_row("single", 0.9, 0.5, 1.6, design="prospective_single_arm"),
+        _fake_row("review", 0.75, 0.5, 1.1, design="randomised", source_kind="review"),
+        _fake_row("meta", 0.65, 0.5, 0.85, design="meta_analysis"),
+    ])
     fig = forest.forest_figure(rows)
-    by_id = rows.set_index("row_id")
-    for tr in fig.data:
-        if tr.meta != "estimates":
-            continue
-        for rid in tr.ids:
-            r = by_id.loc[rid]
-            cat = forest.REVIEW_CATEGORY if r.source_kind == "review" else forest.DESIGN_CATEGORY[r.design]
-            assert tr.marker.symbol.startswith(forest.SYMBOLS[cat])
-            assert tr.marker.symbol.endswith("-open") != bool(r.adjusted)
-    legend = {tr.name for tr in fig.data if tr.meta == "legend"}
-    assert {"filled: adjusted", "hollow: unadjusted"} <= legend
-    present = {forest.REVIEW_CATEGORY if k == "review" else forest.DESIGN_CATEGORY[d]
-               for d, k in zip(rows.design, rows.source_kind)}
-    assert present <= legend
-    # marker size grows with precision (1/SE)
-    sizes = {}
+    symbol = {}
     for tr in fig.data:
         if tr.meta == "estimates":
-            sizes.update(dict(zip(tr.ids, tr.marker.size)))
-    with_se = rows[rows.se.notna()].sort_values("se")
-    if len(with_se) >= 2:
-        assert sizes[with_se.row_id.iloc[0]] >= sizes[with_se.row_id.iloc[-1]]
+            symbol.update({rid: tr.marker.symbol for rid in tr.ids})
+    assert symbol == {"rct_adj": "square", "rct": "square-open", "retro": "circle-open", "psm_adj": "hexagon",
+                      "single": "triangle-up-open", "review": "cross-open", "meta": "star-open"}
+    legend = {tr.name: tr.marker.symbol for tr in fig.data if tr.meta == "legend"}
+    assert legend == {
+        "Randomised": "square", "Retrospective": "circle", "Retrospective, propensity-matched": "hexagon",
+        "Prospective, non-randomised": "triangle-up", "Reported in a review": "cross", "Meta-analysis": "star",
+        "filled: adjusted": "square", "hollow: unadjusted": "square-open"}
+    # marker area proportional to precision (1/SE): SE from the CI is ln(U/L) / 3.92,
+    # ln 4 / 3.92 = 0.354 for a (0.25-1.0) and ln 16 / 3.92 = 0.707 for b (0.2-3.2),
+    # twice as large: half the precision, half the area (20 px and 20 / sqrt 2 = 14.1 px)
+    two = forest.forest_figure(pd.DataFrame([_fake_row("a", 0.5, 0.25, 1.0), _fake_row("b", 0.8, 0.2, 3.2)]))
+    size = {}
+    for tr in two.data:
+        if tr.meta == "estimates":
+            size.update(dict(zip(tr.ids, tr.marker.size)))
+    assert size == {"a": pytest.approx(20.0), "b": pytest.approx(14.1)}
 
 
 def test_design_is_visible_without_hovering(store):
@@ -408,14 +416,34 @@ def test_download_config_offers_svg_and_png():
         assert "toImage" not in cfg.get("modeBarButtonsToRemove", [])
 
 
-def test_the_figure_builder_touches_no_files(store, monkeypatch):
+_OPENED: list | None = None     # paths opened while recording; None when not recording
+
+
+def _record_opens(event, args):
+    if _OPENED is not None and event == "open":
+        _OPENED.append(args[0])
+
+
+def test_the_figure_builder_touches_no_files(store):
+    """The "open" audit event fires for every way of opening a file (open, io.open,
+    os.open, pathlib), unlike a patched builtins.open."""
+    global _OPENED
+    if _record_opens not in _AUDIT_HOOKS:          # a hook cannot be removed: add it once
+        sys.addaudithook(_record_opens)
+        _AUDIT_HOOKS.append(_record_opens)
     rows = forest_rows.hazard_ratio_rows(store, forest_rows.SURVIVAL_ENDPOINTS)
+    pooled = forest_rows.pooling(rows)
+    forest.forest_figure(rows, *pooled)     # first build: plotly loads its templates and validators
+    _OPENED = []
+    try:
+        forest.forest_figure(rows, *pooled)
+        opened = list(_OPENED)
+    finally:
+        _OPENED = None
+    assert opened == []
 
-    def no_open(*a, **k):
-        raise AssertionError("the figure builder opened a file")
 
-    monkeypatch.setattr(builtins, "open", no_open)
-    forest.forest_figure(rows, *forest_rows.pooling(rows))
+_AUDIT_HOOKS: list = []
 
 
 def test_filters(store):
