@@ -42,17 +42,23 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     return csv_safe(df).to_csv(index=False).encode("utf-8")
 
 
+# A bound as it is printed: "< 7.2%", never the bare number.
+_QUALIFIER_SIGNS = {"<": "< ", "<=": "≤ ", ">": "> ", ">=": "≥ "}
+
+
 def format_value(row) -> str:
-    """'14.9 months (95% CI 12.1-17.7)', '42.4% (28/66)', '44 deaths' as a clinician reads it."""
+    """'14.9 months (95% CI 12.1-17.7)', '42.4% (28/66)', '44 deaths', '< 7.2%' as a clinician reads it."""
     v, unit = row.get("value"), row.get("unit")
+    q = row.get("qualifier")
+    sign = _QUALIFIER_SIGNS.get(q, "") if isinstance(q, str) else ""
     parts = []
     if v is not None and not pd.isna(v):
         if unit == "percent":
-            parts.append(f"{v:g}%")
+            parts.append(f"{sign}{v:g}%")
         elif unit == "months":
-            parts.append(f"{v:g} months")
+            parts.append(f"{sign}{v:g} months")
         else:
-            parts.append(f"{v:g}")
+            parts.append(f"{sign}{v:g}")
     count, den = row.get("count"), row.get("denominator")
     if count is not None and not pd.isna(count):
         parts.append(f"({int(count)}/{int(den)})" if den is not None and not pd.isna(den) else f"(n={int(count)})")
