@@ -37,7 +37,7 @@ if TYPE_CHECKING:   # built by views.ae_matrix; figures only read them
 SCALE_COLOURS = ["#ceecb3", "#9cdba5", "#6fc9a3", "#56b1a3", "#4c99a0", "#44829b", "#3e6c96", "#3e528f",
                  "#403c73", "#362b4d", "#271a2c"]
 COLOURSCALE = [[i / (len(SCALE_COLOURS) - 1), c] for i, c in enumerate(SCALE_COLOURS)]
-SCALE_MAX = {"3-4": 50.0, "any": 100.0, "1-2": 100.0}
+SCALE_MAX = {"3-4": 50.0, "any": 100.0, "1-2": 100.0, "moderate-severe": 50.0}
 NR_FILL = "#ffffff"            # not reported: white cell ...
 NR_BORDER = "#8c8c8c"          # ... with a grey border ...
 NR_TEXT_COLOUR = "#5f5f5f"     # ... and a grey "NR" (6.4:1 on white)

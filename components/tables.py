@@ -3,29 +3,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-DESIGN_LABELS = {
-    "randomised": "Randomised",
-    "prospective_single_arm": "Prospective single-arm",
-    "prospective": "Prospective non-randomised",
-    "retrospective": "Retrospective",
-    "propensity_matched": "Retrospective, propensity-matched",
-    "meta_analysis": "Meta-analysis",
-}
-
-ENDPOINT_LABELS = {
-    "OS_median": "Median OS", "PFS_median": "Median PFS", "TTP_median": "Median TTP",
-    "DFS_median": "Median DFS", "OS_rate": "OS rate", "PFS_rate": "PFS rate", "TTP_rate": "TTP rate",
-    "DFS_rate": "DFS rate", "ORR": "ORR", "DCR": "DCR", "CR": "CR", "PR": "PR", "SD": "SD", "PD": "PD",
-    "OS_events": "Deaths", "PFS_events": "PFS events", "TTP_events": "Progressions",
-    "DFS_events": "DFS events", "followup_median": "Median follow-up",
-}
+from evidence.naming import QUALIFIER_SIGNS
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def design_label(design: str, source_kind: str = "primary") -> str:
-    label = DESIGN_LABELS.get(design, design)
-    return f"{label} (reported in a review)" if source_kind == "review" else label
 
 
 def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
@@ -42,17 +22,22 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     return csv_safe(df).to_csv(index=False).encode("utf-8")
 
 
+# A bound as it is printed: "< 7.2%", never the bare number.
+
+
 def format_value(row) -> str:
-    """'14.9 months (95% CI 12.1-17.7)', '42.4% (28/66)', '44 deaths' as a clinician reads it."""
+    """'14.9 months (95% CI 12.1-17.7)', '42.4% (28/66)', '44 deaths', '< 7.2%' as a clinician reads it."""
     v, unit = row.get("value"), row.get("unit")
+    q = row.get("qualifier")
+    sign = QUALIFIER_SIGNS.get(q, "") if isinstance(q, str) else ""
     parts = []
     if v is not None and not pd.isna(v):
         if unit == "percent":
-            parts.append(f"{v:g}%")
+            parts.append(f"{sign}{v:g}%")
         elif unit == "months":
-            parts.append(f"{v:g} months")
+            parts.append(f"{sign}{v:g} months")
         else:
-            parts.append(f"{v:g}")
+            parts.append(f"{sign}{v:g}")
     count, den = row.get("count"), row.get("denominator")
     if count is not None and not pd.isna(count):
         parts.append(f"({int(count)}/{int(den)})" if den is not None and not pd.isna(den) else f"(n={int(count)})")

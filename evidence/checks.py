@@ -7,11 +7,12 @@ recorded conflict: the paper contradicts itself and the curator said so.
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .sources import normalise, occurs, source_text
+from .sources import normalise, numbers_in, occurs, source_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .store import Problem
@@ -24,6 +25,50 @@ def _percent_matches(percent: float, count: int, denominator: int) -> bool:
     exact = 100.0 * count / denominator
     tolerance = 0.5 if float(percent).is_integer() else 0.051
     return abs(exact - percent) <= tolerance + 1e-9
+
+
+# How each bound may be printed. "<" must not swallow "<=": the look-ahead keeps them apart.
+_BOUND_SPELLINGS = {
+    "<": r"<(?!=)|＜|\\lt\b|\bless than\b|\bbelow\b",
+    "<=": r"<=|≤|⩽|\\leq?\b|\bat most\b|\bup to\b",
+    ">": r">(?!=)|＞|\\gt\b|\bmore than\b|\bgreater than\b|\babove\b|\bover\b",
+    ">=": r">=|≥|⩾|\\geq?\b|\bat least\b",
+}
+_ANY_BOUND = re.compile("|".join(f"(?:{v})" for v in _BOUND_SPELLINGS.values()), re.IGNORECASE)
+# Counts small enough to be printed as words ("two achieved CR (5%)").
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}
+
+
+def _numbers_after(pattern: str, text: str) -> list[float]:
+    """The number printed right after each match of pattern (a bound sign) in text."""
+    out = []
+    for m in re.finditer(pattern, text, re.IGNORECASE):
+        tail = text[m.end():m.end() + 16].lstrip(" $")
+        if tail[:1].isdigit() or (tail[:1] in ".·" and tail[1:2].isdigit()):
+            out.append(numbers_in(tail)[0])
+    return out
+
+
+def bound_printed(qualifier: str, value: float, text: str) -> bool:
+    """The snippet prints this bound: '<' with 7.2 matches '< 7.2%' or '<7.2', not '7.2%'."""
+    return any(abs(x - value) < 1e-9 for x in _numbers_after(_BOUND_SPELLINGS[qualifier], text))
+
+
+def printed_only_as_bound(value: float, text: str) -> bool:
+    """Every occurrence of the value in the text follows a bound sign: '< 0.7%' but no plain 0.7."""
+    bounded = sum(abs(x - value) < 1e-9 for x in _numbers_after(_ANY_BOUND.pattern, text))
+    total = sum(abs(x - value) < 1e-9 for x in numbers_in(text))
+    return bounded > 0 and bounded == total
+
+
+def count_printed(count: int, text: str) -> bool:
+    """The count is printed as a number, or as a word ("two") for small counts."""
+    if occurs(float(count), text):
+        return True
+    words = [w for w, i in _NUMBER_WORDS.items() if i == count]
+    return any(re.search(rf"\b{w}\b", text, re.IGNORECASE) for w in words)
 
 
 def check_file(name: str, records: dict, sources_dir: Path | None, file_had_errors: bool = False) -> list["Problem"]:
@@ -58,8 +103,19 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
             return
         joined = " | ".join(texts)
         for fld, value in numbers.items():
-            if value is not None and not occurs(float(value), joined):
+            if value is None:
+                continue
+            found = count_printed(int(value), joined) if fld == "count" else occurs(float(value), joined)
+            if not found:
                 add(section, i, rec, fld, f"{value:g} does not occur in the snippet")
+        qualifier = getattr(rec, "qualifier", None)
+        value = getattr(rec, "value", None)
+        if qualifier and value is not None and not bound_printed(qualifier, float(value), joined):
+            add(section, i, rec, "qualifier", f"the bound '{qualifier} {value:g}' is not printed in the snippet")
+        elif not qualifier and value is not None and section == "outcomes" and not getattr(rec, "printed_value", None) \
+                and printed_only_as_bound(float(value), joined):
+            add(section, i, rec, "qualifier",
+                f"{value:g} is printed only as a bound in the snippet: give its 'qualifier'")
 
     # --- studies and arms -------------------------------------------------
     for i, st in records.get("studies", []):
@@ -120,18 +176,19 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
     for i, o in records.get("outcomes", []):
         arm = known_arm("outcomes", i, o, "arm_id", o.arm_id)
         check_conflict_refs("outcomes", i, o)
-        pct = o.value if (o.unit == "percent" and o.endpoint in RESPONSE) else None
+        # a bound ("< 7.2%") is no percent to compare with a count
+        pct = o.value if (o.unit == "percent" and o.endpoint in RESPONSE and not o.qualifier) else None
         check_counts("outcomes", i, o, arm, pct)
-        if o.value is not None and o.ci_low is not None and o.ci_high is not None:
+        if o.value is not None and o.ci_low is not None and o.ci_high is not None and not o.qualifier:
             if not (o.ci_low <= o.value <= o.ci_high) and not has_conflict(o):
                 add("outcomes", i, o, "ci_low", f"CI {o.ci_low:g}-{o.ci_high:g} does not contain {o.value:g}")
         if o.unit == "percent" and o.value is not None and not 0 <= o.value <= 100:
             add("outcomes", i, o, "value", f"a percentage of {o.value:g} is impossible")
         family = o.endpoint.split("_")[0]
         key = (o.study_id, o.arm_id, family, o.population, o.subgroup)
-        if o.endpoint.endswith("_median") and o.value is not None:
+        if o.endpoint.endswith("_median") and o.value is not None and not o.qualifier:
             medians[key] = o.value
-        if o.endpoint.endswith("_rate") and o.value is not None:
+        if o.endpoint.endswith("_rate") and o.value is not None and not o.qualifier:
             rates.append((key, i, o))
         check_snippets("outcomes", i, o, {
             "value": None if o.printed_value else o.value, "ci_low": o.ci_low, "ci_high": o.ci_high,
@@ -175,8 +232,13 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
         if source is None:
             continue
         for j, v in enumerate(c.values):
-            if normalise(v.snippet) not in source:
-                add("conflicts", i, c, f"values.{j}.snippet", f"not found verbatim in the source: {v.snippet[:80]!r}")
+            # a value quoted from another paper (the same trial described elsewhere) is checked there
+            text = source if not v.source_file else source_text(sources_dir, v.source_file)
+            if text is None:
+                add("conflicts", i, c, f"values.{j}.source_file", f"source text {v.source_file} not found")
+            elif normalise(v.snippet) not in text:
+                add("conflicts", i, c, f"values.{j}.snippet",
+                    f"not found verbatim in {v.source_file or 'the source'}: {v.snippet[:80]!r}")
             elif isinstance(v.value, (int, float)) and not occurs(float(v.value), normalise(v.snippet)):
                 add("conflicts", i, c, f"values.{j}.value", f"{v.value:g} does not occur in its snippet")
     return problems

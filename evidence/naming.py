@@ -36,6 +36,9 @@ POPULATION_LABELS = {
     "subgroup": "Subgroup", "per_protocol": "Per protocol",
 }
 
+# a bounded value as printed: '< 7.2%'
+QUALIFIER_SIGNS = {"<": "< ", "<=": "≤ ", ">": "> ", ">=": "≥ "}
+
 
 def design_label(design: str, source_kind: str = "primary") -> str:
     label = DESIGN_LABELS.get(design, design)
@@ -112,4 +115,5 @@ AE_BANDS: dict[str, str] = {
     "3-4": "Grade 3-4",
     "any": "Any grade",
     "1-2": "Grade 1-2 (only where printed as such)",
+    "moderate-severe": "Moderate or severe (as printed; includes grade 2)",
 }

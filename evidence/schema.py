@@ -31,7 +31,13 @@ Unit = Literal["months", "percent", "count"]
 PrintedUnit = Literal["days", "weeks", "months", "years"]
 Criteria = Literal["RECIST 1.1", "mRECIST", "EASL", "WHO", "RECIST", "Choi", "not stated"]
 Population = Literal["overall", "matched", "unmatched", "subgroup", "per_protocol"]
-Grade = Literal["any", "1-2", "3", "4", "3-4", "5"]
+# "moderate-severe": the paper prints "moderate and severe" without CTCAE grades. Moderate is
+# grade 2, so these rows are not grade 3-4 and must never be shown as such.
+Grade = Literal["any", "1-2", "3", "4", "3-4", "5", "moderate-severe"]
+# A value printed as a bound ("< 7.2%"): ASCII spellings of <, <=, >, >=.
+Qualifier = Literal["<", "<=", ">", ">="]
+# major: changes a number a clinician would use; minor: wording or a detail.
+Severity = Literal["major", "minor"]
 Route = Literal["intravenous", "hepatic arterial", "oral", "mixed", "other"]
 SourceKind = Literal["primary", "review"]
 ConflictKind = Literal[
@@ -138,12 +144,18 @@ class Outcome(Provenance):
     subgroup: Optional[str] = None
     reported_name: str
     printed_value: Optional[str] = Field(default=None, description="as printed when converted, e.g. '45 days'")
+    qualifier: Optional[Qualifier] = Field(
+        default=None, description="the value is a bound as printed: '<' for '< 7.2%'; never plotted as a point")
     p: Optional[Union[str, float]] = None
 
     @model_validator(mode="after")
     def _coherent(self):
         if self.value is None and self.count is None:
             raise ValueError("an outcome needs a 'value' or a 'count'")
+        if self.qualifier is not None and self.value is None:
+            raise ValueError("a 'qualifier' bounds the 'value': give the value as printed")
+        if self.qualifier is not None and self.derived:
+            raise ValueError("a bounded value is stored as printed, never derived")
         if self.endpoint.endswith("_rate") and self.timepoint_months is None:
             raise ValueError("a landmark rate needs 'timepoint_months'")
         if self.population == "subgroup" and not self.subgroup:
@@ -199,12 +211,15 @@ class ConflictValue(Strict):
     value: Union[float, str]
     location: str
     snippet: str = Field(min_length=3)
+    source_file: Optional[str] = Field(
+        default=None, description="seed text of this snippet when it is another paper's (default: the file's own)")
 
 
 class Conflict(Strict):
     conflict_id: str = Field(pattern=r"^[a-z0-9_]+$")
     study_id: str
     kind: ConflictKind
+    severity: Severity = Field(description="major: changes a number a clinician would use; minor: wording or a detail")
     description: str
     values: list[ConflictValue] = Field(min_length=2)
     resolution: str = Field(min_length=5, description="which value the views use, and why")

@@ -275,22 +275,27 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
                     d["adjusted_for"] = ", ".join(d["adjusted_for"])
                 rows[section].append(d)
     withheld = sorted(set(withheld))
+    _mark_conflict_severity(rows)
     return Store(
         studies=_frame(rows["studies"], ["study_id", "source_file", "citation", "doi", "design"]),
         arms=_frame(rows["arms"], ["study_id", "arm_id", "label", "regimen", "route", "n"]),
         outcomes=_frame(rows["outcomes"], [
-            "study_id", "arm_id", "endpoint", "value", "unit", "ci_low", "ci_high", "count",
+            "study_id", "arm_id", "endpoint", "qualifier", "value", "unit", "ci_low", "ci_high", "count",
             "denominator", "timepoint_months", "criteria", "population", "subgroup",
-            "reported_name", "location", "snippet", "derived", "formula", "conflict_ids"]),
+            "reported_name", "location", "snippet", "derived", "formula", "conflict_ids",
+            "conflict_severity"]),
         hazard_ratios=_frame(rows["hazard_ratios"], [
             "study_id", "experimental_arm_id", "reference_arm_id", "endpoint", "hr", "ci_low",
             "ci_high", "ci_level", "p", "p_text", "adjusted", "adjusted_for", "model", "population",
-            "subgroup", "reported_name", "location", "snippet", "derived", "formula", "conflict_ids"]),
+            "subgroup", "reported_name", "location", "snippet", "derived", "formula", "conflict_ids",
+            "conflict_severity"]),
         adverse_events=_frame(rows["adverse_events"], [
             "study_id", "arm_id", "term_reported", "term", "category", "grade", "count",
-            "denominator", "percent", "location", "snippet", "derived", "formula", "conflict_ids"]),
+            "denominator", "percent", "location", "snippet", "derived", "formula", "conflict_ids",
+            "conflict_severity"]),
         conflicts=_frame(rows["conflicts"], [
-            "conflict_id", "study_id", "kind", "description", "values", "resolution"], conflicts=True),
+            "conflict_id", "study_id", "kind", "severity", "description", "values", "resolution"],
+            conflicts=True),
         problems=problems,
         withheld_studies=withheld,
         fingerprint=fingerprint(data_dir, sources_dir, Path(ae_terms) if ae_terms else AE_TERMS_FILE),
@@ -313,13 +318,28 @@ def fingerprint(data_dir: Path, sources_dir: Path | None = None, ae_terms: Path 
     return digest.hexdigest()[:16]
 
 
+def _mark_conflict_severity(rows: dict[str, list[dict]]) -> None:
+    """conflict_severity on every record: 'major' if any conflict it points to is major, 'minor' if
+    it points only to minor ones, None without conflicts. Views mark major ones prominently.
+
+    Conflict ids are unique within an evidence file, so they are looked up per file.
+    """
+    severity = {(c["evidence_file"], c["conflict_id"]): c["severity"] for c in rows["conflicts"]}
+    for section in ("studies", "outcomes", "hazard_ratios", "adverse_events"):
+        for r in rows[section]:
+            found = [severity.get((r.get("evidence_file"), cid)) for cid in r.get("conflict_ids") or []]
+            r["conflict_severity"] = ("major" if "major" in found else "minor") if found else None
+
+
 def _frame(rows: list[dict], first: list[str], conflicts: bool = False) -> pd.DataFrame:
     if conflicts:
         for r in rows:
             r["snippets"] = [v["snippet"] for v in r["values"]]
             r["locations"] = [v["location"] for v in r["values"]]
+            # None: the snippet is from the file's own source text; else the other paper's seed text
+            r["source_files"] = [v.get("source_file") for v in r["values"]]
             r["values"] = [v["value"] for v in r["values"]]
-        first = first + ["snippets", "locations"]
+        first = first + ["snippets", "locations", "source_files"]
     df = pd.DataFrame(rows)
     for c in first:
         if c not in df.columns:

@@ -187,9 +187,15 @@ def test_grade_band_prefers_printed_then_derived_and_1_2_only_as_printed():
         select_band(ae, "2")
 
 
-def test_cell_numbers_count_first_printed_percent_otherwise():
+def test_cell_numbers_printed_percent_first_count_otherwise():
+    # the paper's printed percent is what the cell reads, as in the paper; the mismatch stays visible
     n = cell_numbers(8, 66, 12.2)
-    assert n.percent == pytest.approx(100 * 8 / 66) and n.mismatch and n.printed_percent == 12.2
+    assert n.percent == 12.2 and n.mismatch and n.printed_percent == 12.2
+    assert n.computed_percent == pytest.approx(100 * 8 / 66)
+    # a derived row's percent is arithmetic, not print: its count decides
+    d = cell_numbers(8, 66, 12.1, derived=True)
+    assert d.percent == pytest.approx(100 * 8 / 66) and d.source == "count/denominator" and not d.mismatch
+    assert cell_numbers(8, 66, None).percent == pytest.approx(12.12, abs=0.01)
     assert not cell_numbers(3, 48, 6.3).mismatch          # 6.25 printed as 6.3: rounding
     assert not cell_numbers(27, 48, 56.3).mismatch
     assert not cell_numbers(8, 47, 17).mismatch           # whole-number percent: 17.02
@@ -206,10 +212,12 @@ def test_percent_shown_is_count_over_denominator_or_printed(store):
         rep = m.cells[m.cells.status == "reported"]
         for c in rep.to_dict("records"):
             has = lambda v: v is not None and not pd.isna(v)
-            if has(c["count"]) and has(c["denominator"]):
-                assert c["percent"] == pytest.approx(100 * c["count"] / c["denominator"]), c
-            elif has(c["printed_percent"]):
+            if has(c["printed_percent"]):
                 assert c["percent"] == pytest.approx(c["printed_percent"]), c
+            elif has(c["count"]) and has(c["denominator"]):
+                assert c["percent"] == pytest.approx(100 * c["count"] / c["denominator"]), c
+            elif c["derived"] and has(c["percent"]):
+                pass      # a derived percent without a count (grade 3 % + grade 4 %)
             else:     # a count with neither denominator nor percent: no colour, the count is shown
                 assert not has(c["percent"]) and f"n={int(c['count'])}" in cell_text(c)
             if c["mismatch"]:
@@ -235,12 +243,12 @@ def test_printed_percent_conflict_is_visible_in_the_cell(store):
     cell = m.cell("Liver function damage (unspecified)", arm)
     assert cell["mismatch"] and cell["printed_percent"] == 12.2
     assert cell["count"] == 8 and cell["denominator"] == 66
-    assert cell["percent"] == pytest.approx(12.12, abs=0.01)
+    assert cell["percent"] == 12.2            # as printed; 8/66 = 12.1% is the mismatch shown beside it
     fig = ae_heatmap(m)
     row = list(fig.data[0].y).index("Liver function damage (unspecified)")
     _, text, _ = _percent_cell(fig, row, 0)
     assert CONFLICT_MARK in text and "8/66" in text
-    assert "printed 12.2%" in fig.data[0].customdata[row][0]
+    assert "12.2%" in fig.data[0].customdata[row][0]
     assert liu
 
 

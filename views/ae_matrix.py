@@ -8,10 +8,14 @@ Conventions
   derived (grade 3 + grade 4). "any": printed, else derived. "1-2": only where
   the paper prints grade 1-2 itself (004); a 1-2 a curator summed from grade 1
   and grade 2 (003) is not shown, because the view is labelled "as printed".
-- Percent shown = count / denominator, computed, because the count is what the
-  paper tabulates; where only a percent is printed, the printed percent. When a
-  printed percent disagrees with its count beyond rounding, the cell carries the
-  mismatch (and the conflict the curator recorded) instead of hiding either.
+  "moderate-severe": rows the paper prints as "moderate and severe" without
+  grades (moderate is grade 2), never shown as grade 3-4.
+- Percent shown = the percent the paper prints, wherever it prints one, so that
+  the cell reads as the paper does (003's liver function damage: 69.7%, not
+  42/66); otherwise count / denominator (a curator-derived row: its count). When
+  a printed percent disagrees with its count beyond rounding, the cell carries
+  the mismatch (and the conflict the curator recorded) instead of hiding either;
+  differences between arms are always computed from the counts.
 - Not reported is not zero: a term an arm's paper does not print at the band is
   an explicit "NR" cell, never 0.
 - Terms are joined on the harmonised term of evidence/ae_terms.yaml. Two paper
@@ -79,19 +83,29 @@ def percent_tolerance(printed: float) -> float:
 @dataclass(frozen=True)
 class CellNumbers:
     percent: Optional[float]           # what the cell shows and is coloured by
-    source: str                        # "count/denominator" or "printed percent"
+    source: str                        # "printed percent", "count/denominator", "derived percent" or "no percent"
     printed_percent: Optional[float]
     computed_percent: Optional[float]
     mismatch: bool                     # printed percent contradicts count/denominator
 
 
-def cell_numbers(count, denominator, percent) -> CellNumbers:
+def cell_numbers(count, denominator, percent, derived: bool = False) -> CellNumbers:
+    """The percent a cell shows: the printed one where the paper prints it, else count/denominator.
+
+    A derived row's percent is the curator's arithmetic, not print, so its count decides.
+    """
     computed = 100.0 * float(count) / float(denominator) if _present(count) and _present(denominator) else None
-    printed = float(percent) if _present(percent) else None
+    stored = float(percent) if _present(percent) else None
+    if derived:
+        if computed is not None:
+            return CellNumbers(computed, "count/denominator", None, computed, False)
+        return CellNumbers(stored, "derived percent", None, None, False)
+    mismatch = stored is not None and computed is not None and abs(stored - computed) > percent_tolerance(stored)
+    if stored is not None:
+        return CellNumbers(stored, "printed percent", stored, computed, mismatch)
     if computed is not None:
-        mismatch = printed is not None and abs(printed - computed) > percent_tolerance(printed)
-        return CellNumbers(computed, "count/denominator", printed, computed, mismatch)
-    return CellNumbers(printed, "printed percent", printed, None, False)
+        return CellNumbers(computed, "count/denominator", None, computed, False)
+    return CellNumbers(None, "no percent", None, None, False)   # a count without its denominator
 
 
 # ---------------------------------------------------------------------------
@@ -109,7 +123,7 @@ def select_band(ae: pd.DataFrame, band: str) -> pd.DataFrame:
     if band not in BANDS:
         raise ValueError(f"unknown grade band {band!r}: use one of {', '.join(BANDS)}")
     rows = ae[ae["grade"] == band].copy()
-    if band == "1-2":
+    if band in ("1-2", "moderate-severe"):
         rows = rows[~rows["derived"].astype(bool)]
     rows["_order"] = range(len(rows))
     rows["_derived"] = rows["derived"].astype(bool)
@@ -202,12 +216,31 @@ class AEMatrix:
         return list(r.row_key)
 
 
-def _conflict_descriptions(ids, conflicts: pd.DataFrame) -> list[str]:
-    out = []
-    for cid in ids:
-        hit = conflicts[conflicts.conflict_id == cid] if len(conflicts) else conflicts
-        out.append(str(hit.description.iloc[0]) if len(hit) else cid)
-    return out
+def _conflicts_of(ids, evidence_file, conflicts: pd.DataFrame) -> pd.DataFrame:
+    """The conflict records a record points to: ids are unique per evidence file, not across files
+    (003 and 004 both have a 'pfs_definition_progression_only')."""
+    if not len(conflicts):
+        return conflicts
+    hit = conflicts[conflicts.conflict_id.isin(list(ids))]
+    if isinstance(evidence_file, str) and "evidence_file" in hit:
+        hit = hit[hit.evidence_file == evidence_file]
+    return hit.drop_duplicates("conflict_id")
+
+
+def _conflict_descriptions(ids, conflicts: pd.DataFrame, evidence_file=None) -> list[str]:
+    hit = _conflicts_of(ids, evidence_file, conflicts)
+    by_id = dict(zip(hit.conflict_id, hit.description)) if len(hit) else {}
+    return [str(by_id.get(cid, cid)) for cid in ids]
+
+
+def _conflict_severity(ids, conflicts: pd.DataFrame, evidence_file=None) -> str:
+    """'major' if any of the cell's conflicts is major, 'minor' if it has only minor ones, else ''."""
+    hit = _conflicts_of(ids, evidence_file, conflicts)
+    if not len(ids):
+        return ""
+    if "severity" in hit and (hit.severity == "major").any():
+        return "major"
+    return "minor"
 
 
 def two_arm_comparisons(store) -> dict[str, tuple[str, str]]:
@@ -288,9 +321,9 @@ def build_matrix(store, keys: Sequence[str], band: str = "3-4",
                               "printed_percent": None, "computed_percent": None, "percent_source": "",
                               "mismatch": False, "term_reported": "", "grade": "", "derived": False,
                               "formula": "", "location": "", "snippet": "", "conflict_ids": [],
-                              "conflicts": [], "n_alternatives": 0, "record_id": ""})
+                              "conflicts": [], "conflict_severity": "", "n_alternatives": 0, "record_id": ""})
                 continue
-            nums = cell_numbers(r.count, r.denominator, r.percent)
+            nums = cell_numbers(r.count, r.denominator, r.percent, bool(r.derived))
             ids = _as_list(r.conflict_ids)
             cells.append({
                 **base, "status": "reported", "percent": nums.percent,
@@ -301,14 +334,15 @@ def build_matrix(store, keys: Sequence[str], band: str = "3-4",
                 "term_reported": r.term_reported, "grade": r.grade, "derived": bool(r.derived),
                 "formula": r.formula if isinstance(r.formula, str) else "",
                 "location": r.location, "snippet": r.snippet, "conflict_ids": ids,
-                "conflicts": _conflict_descriptions(ids, conflicts),
+                "conflicts": _conflict_descriptions(ids, conflicts, getattr(r, "evidence_file", None)),
+                "conflict_severity": _conflict_severity(ids, conflicts, getattr(r, "evidence_file", None)),
                 "n_alternatives": int(r.n_alternatives), "record_id": getattr(r, "record_id", ""),
             })
     cell_df = pd.DataFrame(cells, columns=[
         "row_key", "term", "category", "column_key", "study_id", "arm_id", "status", "percent", "count",
         "denominator", "printed_percent", "computed_percent", "percent_source", "mismatch", "term_reported",
-        "grade", "derived", "formula", "location", "snippet", "conflict_ids", "conflicts", "n_alternatives",
-        "record_id"])
+        "grade", "derived", "formula", "location", "snippet", "conflict_ids", "conflicts", "conflict_severity",
+        "n_alternatives", "record_id"])
 
     rows = pd.DataFrame(list(row_info.values()), columns=["row_key", "term", "category"])
     rows = _order_rows(rows, cell_df, sort, compare)

@@ -239,6 +239,8 @@ def response_rows(store, endpoint: str = "ORR", measure: str = "RR", studies=Non
     if o.empty:
         return pd.DataFrame(rows, columns=ROW_COLUMNS)
     o = o[(o.endpoint == endpoint) & o["count"].notna() & o["denominator"].notna()]
+    if "qualifier" in o:
+        o = o[o.qualifier.isna()]   # a bound ('< 7.2%') is shown as printed, never turned into an effect
     if populations:
         o = o[o.population.isin(list(populations))]
     order = 0

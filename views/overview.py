@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evidence.naming import design_label, study_name
+from evidence.naming import QUALIFIER_SIGNS, design_label, study_name
 
 from .model import PRESENT, ViewModel
 
@@ -16,7 +16,31 @@ def _fmt_median(row) -> str:
     ci = ""
     if pd.notna(row.ci_low) and pd.notna(row.ci_high):
         ci = f" ({row.ci_low:g}-{row.ci_high:g})"
-    return f"{row.value:g}{ci}"
+    bound = getattr(row, "qualifier", None)
+    sign = QUALIFIER_SIGNS.get(bound, "") if isinstance(bound, str) else ""
+    return f"{sign}{row.value:g}{ci}"
+
+
+def arms_with_n(store, study_id: str, matched: bool) -> str:
+    """'Hepa-HAIC (n=48 matched; 74 before matching); ...': the n of the cohort the medians come from.
+
+    matched: the headline numbers shown beside it are the matched cohort's, so each
+    arm's matched n leads and the n before matching follows; an arm without a
+    matched n keeps its own n.
+    """
+    arms = store.arms[store.arms.study_id == study_id]
+    parts = []
+    for a in arms.to_dict("records"):
+        n, nm = a.get("n"), a.get("n_matched")
+        has_n, has_nm = n is not None and pd.notna(n), nm is not None and pd.notna(nm)
+        if matched and has_nm:
+            before = f"; {int(n)} before matching" if has_n and int(n) != int(nm) else ""
+            parts.append(f"{a['label']} (n={int(nm)} matched{before})")
+        elif has_n:
+            parts.append(f"{a['label']} (n={int(n)})")
+        else:
+            parts.append(a["label"])
+    return "; ".join(parts)
 
 
 def studies_at_a_glance(store) -> pd.DataFrame:
@@ -24,9 +48,9 @@ def studies_at_a_glance(store) -> pd.DataFrame:
     outcomes = store.outcomes
     conflicted = outcomes.conflict_ids.map(lambda c: bool(c) if isinstance(c, list) else False)
     for st in store.studies.itertuples():
-        arms = store.arms[store.arms.study_id == st.study_id]
-        arm_text = "; ".join(f"{a.label} (n={int(a.n)})" if pd.notna(a.n) else a.label
-                             for a in arms.itertuples())
+        shows_matched = bool(((outcomes.study_id == st.study_id) & (outcomes.population == "matched")
+                              & outcomes.endpoint.isin(_HEADLINE_MEDIANS) & outcomes.value.notna()).any())
+        arm_text = arms_with_n(store, st.study_id, shows_matched)
         medians = []
         for ep in _HEADLINE_MEDIANS:
             sel = outcomes[(outcomes.study_id == st.study_id) & (outcomes.endpoint == ep)

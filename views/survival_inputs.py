@@ -244,6 +244,9 @@ def curve_sources(store, family: str, digitised_dir: Path | None = DIGITISED_DIR
         raise ValueError(f"unknown endpoint family {family!r}: use one of {', '.join(FAMILIES)}")
     o = store.outcomes
     o = o[o.population.isin(_POPULATIONS) & o.arm_id.notna()]
+    if "qualifier" in o:
+        # a bound ("median > 24 months") is no point on a curve: never an anchor
+        o = o[o.qualifier.isna()]
     # one pass over the outcomes instead of a filter of the whole table per arm
     by_arm = {key: rows for key, rows in o.groupby(["study_id", "arm_id"], sort=False)}
     empty = o.iloc[0:0]
