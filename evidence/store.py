@@ -29,6 +29,8 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "hazard_ratios": schema.HazardRatio,
     "adverse_events": schema.AdverseEvent,
     "conflicts": schema.Conflict,
+    "eligibility": schema.Criterion,
+    "baseline": schema.BaselineRow,
 }
 
 
@@ -59,7 +61,8 @@ def describe_record(section: str, index: int, raw: Any) -> str:
     label = f"{section}[{index}]"
     if isinstance(raw, dict):
         keys = ("conflict_id",) if section == "conflicts" else (
-            "study_id", "arm_id", "experimental_arm_id", "endpoint", "term_reported", "grade")
+            "study_id", "arm_id", "experimental_arm_id", "endpoint", "term_reported", "grade",
+            "field", "population", "characteristic", "category")
         parts = [str(raw[k]) for k in keys if raw.get(k) is not None]
         if section == "studies" and raw.get("study_id"):
             parts = [str(raw["study_id"])]
@@ -147,6 +150,9 @@ class Store:
     conflicts: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
     withheld_studies: list[str] = field(default_factory=list)
+    # Eligibility criteria and baseline composition (evidence/fit.py reads them).
+    eligibility: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baseline: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def study(self, study_id: str) -> dict:
         return self.studies.set_index("study_id").loc[study_id].to_dict()
@@ -239,7 +245,8 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
 
     terms = _load_ae_terms(Path(ae_terms) if ae_terms else AE_TERMS_FILE)
     rows: dict[str, list[dict]] = {k: [] for k in ("studies", "arms", "outcomes", "hazard_ratios",
-                                                   "adverse_events", "conflicts")}
+                                                   "adverse_events", "conflicts", "eligibility",
+                                                   "baseline")}
     for f, records, _ in parsed:
         if f.name in broken_files:
             withheld += [st.study_id for _, st in records.get("studies", [])]
@@ -291,6 +298,15 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
             "conflict_id", "study_id", "kind", "description", "values", "resolution"], conflicts=True),
         problems=problems,
         withheld_studies=withheld,
+        eligibility=_frame(rows["eligibility"], [
+            "study_id", "field", "kind", "criterion", "admits", "excludes", "age_min",
+            "age_min_inclusive", "age_max", "age_max_inclusive", "location", "snippet",
+            "context_snippet", "conflict_ids", "note"]),
+        baseline=_frame(rows["baseline"], [
+            "study_id", "arm_id", "population", "characteristic", "category", "reported_name",
+            "cutoff", "cutoff_unit", "count", "denominator", "percent", "statistic", "value",
+            "spread", "range_low", "range_high", "location", "snippet", "context_snippet",
+            "derived", "formula", "conflict_ids", "note"]),
     )
 
 
