@@ -120,6 +120,24 @@ def describe_profile(profile: dict) -> str:
 
 # --- the assessment ----------------------------------------------------------
 
+def _tables(store) -> dict:
+    """Eligibility, baseline and arms as plain records grouped by study, built once per store
+    (the store is read-only after loading, so this never goes stale)."""
+    cached = store.__dict__.get("_fit_tables")
+    if cached is not None:
+        return cached
+    def by_study(df):
+        out: dict[str, list[dict]] = {}
+        if len(df):
+            for r in df.to_dict("records"):
+                out.setdefault(r["study_id"], []).append(r)
+        return out
+    cached = {"eligibility": by_study(store.eligibility), "baseline": by_study(store.baseline),
+              "arms": by_study(store.arms)}
+    store.__dict__["_fit_tables"] = cached
+    return cached
+
+
 def _age_decision(c, age: int) -> str:
     lo, hi = c.get("age_min"), c.get("age_max")
     if _missing(lo) and _missing(hi):
@@ -193,13 +211,12 @@ def assess(store, profile: dict) -> pd.DataFrame:
     fields = [f for f in PROFILE_FIELDS if profile.get(f) is not None]
     if not fields:
         return pd.DataFrame(columns=columns)
-    by_study: dict[str, dict[str, list[dict]]] = {}
-    if len(store.eligibility):
-        for c in store.eligibility.to_dict("records"):
-            by_study.setdefault(c["study_id"], {}).setdefault(c["field"], []).append(c)
+    eligibility = _tables(store)["eligibility"]
     rows = []
     for st in store.studies.itertuples():
-        criteria = by_study.get(st.study_id, {})
+        criteria: dict[str, list[dict]] = {}
+        for c in eligibility.get(st.study_id, []):
+            criteria.setdefault(c["field"], []).append(c)
         decisions = {f: _field_reasons(criteria.get(f, []), f, profile[f]) for f in fields}
         if any(d == "excludes" for d, _ in decisions.values()):
             verdict, deciding = "outside", [r for d, rs in decisions.values() if d == "excludes" for r in rs]
@@ -327,17 +344,16 @@ def represented(store, study_id: str, profile: dict) -> list[dict]:
     locations, conflict_ids}; text reads 'PVTT: 35/114, 31%'. Age without printed age bands gives
     the printed summary ('age: mean 50.2 ± 10.3 (FOLFOX4)') with no share.
     """
-    if not len(store.baseline):
-        return []
-    base = store.baseline[store.baseline["study_id"] == study_id]
-    if base.empty:
-        return []
-    arms = store.arms[store.arms["study_id"] == study_id]
+    tables = _tables(store)
+    base = tables["baseline"].get(study_id, [])
+    arms = tables["arms"].get(study_id, [])
+    by_population: dict[str, list[dict]] = {}
+    for r in base:
+        by_population.setdefault(r["population"], []).append(r)
     out: list[dict] = []
-    for population, pop_rows in base.groupby("population", sort=False):
-        rows = pop_rows.to_dict("records")
-        n_col = "n_matched" if population == "matched" and "n_matched" in arms else "n"
-        n_by_arm = {a["arm_id"]: a.get(n_col) for a in arms.to_dict("records")}
+    for population, rows in by_population.items():
+        n_col = "n_matched" if population == "matched" else "n"
+        n_by_arm = {a["arm_id"]: a.get(n_col) for a in arms}
         for field in PROFILE_FIELDS:
             value = profile.get(field)
             if value is None:
@@ -351,7 +367,8 @@ def represented(store, study_id: str, profile: dict) -> list[dict]:
                     sign = {"above": ">", "at_or_above": "≥", "below": "<", "at_or_below": "≤"}[r0["category"]]
                     item = _share(bins, f"age {sign}{r0['cutoff']:g}", population, n_by_arm)
                 else:
-                    item = _age_summary(store, [r for r in rows if r["characteristic"] == "age"], population)
+                    labels = {a["arm_id"]: a["label"] for a in arms}
+                    item = _age_summary(labels, [r for r in rows if r["characteristic"] == "age"], population)
             else:
                 for characteristic, cats, label in _wanted(field, value):
                     hit = [r for r in rows if r["characteristic"] == characteristic and r["category"] in cats]
@@ -366,11 +383,10 @@ def represented(store, study_id: str, profile: dict) -> list[dict]:
     return out
 
 
-def _age_summary(store, rows: list[dict], population: str) -> dict | None:
+def _age_summary(labels: dict, rows: list[dict], population: str) -> dict | None:
     rows = [r for r in rows if r["category"] == "all" and not _missing(r.get("value"))]
     if not rows:
         return None
-    labels = dict(zip(store.arms["arm_id"], store.arms["label"]))
     parts = []
     for r in rows:
         txt = f"{r['statistic']} {r['value']:g}"

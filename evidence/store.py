@@ -60,9 +60,11 @@ def describe_record(section: str, index: int, raw: Any) -> str:
     """'outcomes[3] (sun2022 / atra_folfox4 / OS_median)': enough to find it in the file."""
     label = f"{section}[{index}]"
     if isinstance(raw, dict):
-        keys = ("conflict_id",) if section == "conflicts" else (
-            "study_id", "arm_id", "experimental_arm_id", "endpoint", "term_reported", "grade",
-            "field", "population", "characteristic", "category")
+        keys = {
+            "conflicts": ("conflict_id",),
+            "eligibility": ("study_id", "field"),
+            "baseline": ("study_id", "arm_id", "population", "characteristic", "category"),
+        }.get(section, ("study_id", "arm_id", "experimental_arm_id", "endpoint", "term_reported", "grade"))
         parts = [str(raw[k]) for k in keys if raw.get(k) is not None]
         if section == "studies" and raw.get("study_id"):
             parts = [str(raw["study_id"])]
