@@ -237,9 +237,28 @@ def assess(store, profile: dict) -> pd.DataFrame:
 
 
 def summary(assessment: pd.DataFrame) -> str:
-    """'2 within, 1 outside, 32 unclear' (the counts a one-line page summary needs)."""
+    """'2 within, 1 outside, 32 unclear'."""
     counts = assessment["verdict"].value_counts() if len(assessment) else {}
-    return ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS)
+    return ", ".join(f"{int(counts.get(v, 0))} {v}" for v in ("within", "outside", "unclear"))
+
+
+def summary_line(profile: dict, assessment: pd.DataFrame) -> str:
+    """The one line at the top of every page: 'Patient: BCLC C, Child-Pugh A6, PVTT present —
+    2 studies within, 1 outside (extrahepatic spread excluded), 32 unclear'."""
+    counts = assessment["verdict"].value_counts() if len(assessment) else {}
+    n = {v: int(counts.get(v, 0)) for v in VERDICTS}
+    outside = f"{n['outside']} outside"
+    if n["outside"]:
+        fields = assessment.loc[assessment["verdict"] == "outside", "reasons"]
+        tally: dict[str, int] = {}
+        for reasons in fields:
+            for f in dict.fromkeys(r["field"] for r in reasons):
+                tally[f] = tally.get(f, 0) + 1
+        ordered = sorted(tally, key=lambda f: (-tally[f], PROFILE_FIELDS.index(f)))
+        outside += f" ({', '.join(_LABELS[f] for f in ordered)} excluded)"
+    studies = "study" if n["within"] == 1 else "studies"
+    return (f"Patient: {describe_profile(profile)} — {n['within']} {studies} within, {outside}, "
+            f"{n['unclear']} unclear")
 
 
 # --- who enrolled: the share of patients like this one ------------------------

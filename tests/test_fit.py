@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from evidence import load_store
 from evidence.fit import (assess, describe_profile, format_profile, matching_subgroups,
-                          parse_profile, represented, summary)
+                          parse_profile, represented, summary, summary_line)
 from evidence.schema import NOT_REPORTED, PROFILE_FIELDS, BaselineRow, Criterion
 from evidence.store import DATA_DIR
 
@@ -162,8 +162,21 @@ def test_summary_counts_every_study(store):
     a = assess(store, PROFILES["P10"])
     assert len(a) == len(store.studies) == 35
     counts = a["verdict"].value_counts()
-    assert summary(a) == f"{counts.get('within', 0)} within, {counts.get('unclear', 0)} unclear, {counts.get('outside', 0)} outside"
+    assert summary(a) == f"{counts.get('within', 0)} within, {counts.get('outside', 0)} outside, {counts.get('unclear', 0)} unclear"
     assert assess(store, {}).empty
+
+
+def test_summary_line_names_what_excludes():
+    rows = pd.DataFrame([
+        {"verdict": "within", "reasons": []},
+        {"verdict": "outside", "reasons": [{"field": "extrahepatic"}]},
+        {"verdict": "outside", "reasons": [{"field": "prior"}, {"field": "extrahepatic"}]},
+        {"verdict": "unclear", "reasons": [{"field": "ecog"}]},
+    ])
+    profile = {"bclc": "C", "child_pugh": "A6", "pvtt": "present"}
+    assert summary_line(profile, rows) == (
+        "Patient: BCLC C, Child-Pugh A6, PVTT present — 1 study within, "
+        "2 outside (extrahepatic spread, prior therapy excluded), 1 unclear")
 
 
 # --- represented: shares worked out by hand from the baseline tables ------------
