@@ -225,6 +225,35 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
         check_counts("adverse_events", i, a, arm, a.percent)
         check_snippets("adverse_events", i, a, {"count": a.count, "percent": a.percent})
 
+    # --- eligibility criteria ---------------------------------------------
+    # A stated criterion quotes its snippet; a 'not reported' record quotes nothing (the schema
+    # enforces both). Age limits must be printed in the snippet.
+    for i, c in records.get("eligibility", []):
+        known_arm("eligibility", i, c, "arm_id", None)
+        check_conflict_refs("eligibility", i, c)
+        check_snippets("eligibility", i, c, {"age_min": c.age_min, "age_max": c.age_max})
+
+    # --- baseline composition ---------------------------------------------
+    for i, b in records.get("baseline", []):
+        arm = known_arm("baseline", i, b, "arm_id", b.arm_id)
+        check_conflict_refs("baseline", i, b)
+        if arm is not None and b.denominator is not None and not has_conflict(b):
+            # the denominator of an arm row is the arm's size in the cohort it describes
+            expected = arm.n_matched if b.population == "matched" else arm.n
+            if expected is not None and b.denominator != expected:
+                add("baseline", i, b, "denominator",
+                    f"denominator {b.denominator} is not the arm's n ({expected}) in the {b.population} cohort")
+        if b.count is not None and b.denominator is not None and b.count > b.denominator and not has_conflict(b):
+            add("baseline", i, b, "count", f"count {b.count} exceeds denominator {b.denominator}")
+        if b.percent is not None and b.count is not None and b.denominator:
+            if not _percent_matches(b.percent, b.count, b.denominator) and not has_conflict(b):
+                add("baseline", i, b, "percent",
+                    f"printed {b.percent:g}% differs from {b.count}/{b.denominator} = "
+                    f"{100 * b.count / b.denominator:.2f}% (record a conflict if the paper says so)")
+        check_snippets("baseline", i, b, {
+            "count": b.count, "denominator": b.denominator, "percent": b.percent, "value": b.value,
+            "spread": b.spread, "range_low": b.range_low, "range_high": b.range_high, "cutoff": b.cutoff})
+
     # --- conflicts --------------------------------------------------------
     for i, c in records.get("conflicts", []):
         if c.study_id not in studies:

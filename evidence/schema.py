@@ -45,6 +45,49 @@ ConflictKind = Literal[
     "wrong_denominator", "table_arithmetic", "naming", "other",
 ]
 
+# The patient profile of "does this evidence apply to my patient?" (evidence/fit.py).
+# A profile holds categories only, never anything that identifies a person.
+ProfileField = Literal["age", "ecog", "child_pugh", "bclc", "pvtt", "extrahepatic", "prior"]
+PROFILE_FIELDS: tuple[str, ...] = ("age", "ecog", "child_pugh", "bclc", "pvtt", "extrahepatic", "prior")
+PROFILE_VALUES: dict[str, tuple[str, ...]] = {
+    "ecog": ("0", "1", "2", "3", "4"),
+    "child_pugh": ("A5", "A6", "B7", "B8", "B9", "C"),
+    "bclc": ("A", "B", "C", "D"),
+    # main_trunk is a portal vein tumour thrombus in the main trunk (a kind of "present")
+    "pvtt": ("none", "present", "main_trunk"),
+    "extrahepatic": ("no", "yes"),
+    # tace: TACE failed or refractory, no systemic therapy; systemic: after a first-line systemic therapy
+    "prior": ("none", "tace", "systemic"),
+}
+AGE_LIMITS = (0, 120)  # a profile age outside these is a typing error, not a patient
+# A criterion is either one the paper states (inclusion, exclusion, or what a review says about a
+# trial's population) or an explicit "not reported in the source".
+EligibilityField = Literal["age", "ecog", "child_pugh", "bclc", "pvtt", "extrahepatic", "prior",
+                           "organ_function"]
+# population_statement: what a paper says of its population outside its criteria (title, aims).
+CriterionKind = Literal["inclusion", "exclusion", "review_population", "population_statement",
+                        "not_reported"]
+NOT_REPORTED = "not reported in the source"
+BaselineCharacteristic = Literal[
+    "age", "ecog", "child_pugh", "bclc", "pvtt", "vascular_invasion", "extrahepatic",
+    "hbv", "hcv", "afp", "prior_treatment",
+]
+# Categories of a baseline row: the profile's values where the characteristic is a profile field
+# (child_pugh also by class "A", "B"); present/absent, yes/no; a cut-off side for age and AFP.
+BASELINE_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "ecog": ("0", "1", "2", "3", "4", "0-1"),  # "0-1" where only "0 or 1" is printed
+    "child_pugh": ("A", "B", "C", "A5", "A6", "B7", "B8", "B9"),
+    "bclc": ("A", "B", "C", "D"),
+    "pvtt": ("present", "absent", "main_trunk"),
+    "vascular_invasion": ("present", "absent"),
+    "extrahepatic": ("yes", "no"),
+    "hbv": ("yes", "no"),
+    "hcv": ("yes", "no"),
+    "prior_treatment": ("yes", "no"),
+    "afp": ("above", "at_or_above", "below", "at_or_below"),
+    "age": ("above", "at_or_above", "below", "at_or_below", "all"),
+}
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -207,6 +250,91 @@ class AdverseEvent(Provenance):
         return self
 
 
+class Criterion(Strict):
+    """One eligibility criterion of a study, for one field of the patient profile.
+
+    admits / excludes list the profile values the criterion decides (for age: age_min / age_max);
+    a value in neither list is left open by the criterion. A field the source says nothing about
+    gets one record with kind 'not_reported' (criterion "not reported in the source"): it needs no
+    snippet, because there is nothing to quote.
+    """
+    study_id: str
+    field: EligibilityField
+    kind: CriterionKind
+    criterion: str = Field(min_length=3, description="the criterion in words close to the print")
+    admits: list[str] = Field(default_factory=list)
+    excludes: list[str] = Field(default_factory=list)
+    age_min: Optional[int] = Field(default=None, ge=0)
+    age_min_inclusive: bool = True
+    age_max: Optional[int] = Field(default=None, ge=0)
+    age_max_inclusive: bool = True
+    location: Optional[str] = None
+    snippet: Optional[str] = None
+    context_snippet: Optional[str] = None
+    conflict_ids: list[str] = Field(default_factory=list)
+    note: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _coherent(self):
+        if self.kind == "not_reported":
+            if self.snippet or self.admits or self.excludes or self.age_min is not None or self.age_max is not None:
+                raise ValueError("a 'not_reported' criterion quotes and decides nothing")
+            if self.criterion != NOT_REPORTED:
+                raise ValueError(f"a 'not_reported' criterion reads {NOT_REPORTED!r}")
+            return self
+        if not self.location or not self.snippet:
+            raise ValueError("a stated criterion needs 'location' and a verbatim 'snippet'")
+        allowed = PROFILE_VALUES.get(self.field)
+        if allowed is None and (self.admits or self.excludes):
+            raise ValueError(f"field {self.field!r} has no profile values to admit or exclude; "
+                             + ("use age_min / age_max" if self.field == "age" else "describe it in 'criterion'"))
+        for name in ("admits", "excludes"):
+            bad = [v for v in getattr(self, name) if v not in (allowed or ())]
+            if bad:
+                raise ValueError(f"{name}: unknown {self.field} value(s) {', '.join(bad)}")
+        both = set(self.admits) & set(self.excludes)
+        if both:
+            raise ValueError(f"both admitted and excluded: {', '.join(sorted(both))}")
+        if self.field != "age" and (self.age_min is not None or self.age_max is not None):
+            raise ValueError("age_min / age_max belong to the 'age' field")
+        return self
+
+
+class BaselineRow(Provenance):
+    """One printed cell of a baseline table (or the text): patients of an arm, or of the whole
+    cohort (arm_id null), with a characteristic. Matched and unmatched cohorts stay apart through
+    'population'. Age summaries use statistic/value/spread/range; age and AFP bins use cutoff."""
+    study_id: str
+    arm_id: Optional[str] = Field(default=None, description="null for the whole cohort")
+    population: Population = "overall"
+    characteristic: BaselineCharacteristic
+    category: str
+    reported_name: str = Field(description="the paper's row label, e.g. 'Portal vein tumor thrombus, Presence'")
+    cutoff: Optional[float] = None
+    cutoff_unit: Optional[str] = None
+    count: Optional[int] = Field(default=None, ge=0)
+    denominator: Optional[int] = Field(default=None, ge=1)
+    percent: Optional[float] = Field(default=None, ge=0, le=100)
+    statistic: Optional[Literal["mean", "median"]] = None
+    value: Optional[float] = None
+    spread: Optional[float] = Field(default=None, description="standard deviation as printed")
+    range_low: Optional[float] = None
+    range_high: Optional[float] = None
+
+    @model_validator(mode="after")
+    def _coherent(self):
+        if self.category not in BASELINE_CATEGORIES[self.characteristic]:
+            raise ValueError(f"category {self.category!r} is not one of "
+                             f"{', '.join(BASELINE_CATEGORIES[self.characteristic])} for {self.characteristic}")
+        if self.count is None and self.percent is None and self.value is None:
+            raise ValueError("a baseline row needs a 'count', a 'percent' or a 'value'")
+        if self.category in ("above", "at_or_above", "below", "at_or_below") and self.cutoff is None:
+            raise ValueError("a cut-off category needs 'cutoff' (the paper's threshold)")
+        if self.value is not None and self.statistic is None:
+            raise ValueError("a summary 'value' needs its 'statistic' (mean or median)")
+        return self
+
+
 class ConflictValue(Strict):
     value: Union[float, str]
     location: str
@@ -232,3 +360,5 @@ class EvidenceFile(Strict):
     hazard_ratios: list[HazardRatio] = Field(default_factory=list)
     adverse_events: list[AdverseEvent] = Field(default_factory=list)
     conflicts: list[Conflict] = Field(default_factory=list)
+    eligibility: list[Criterion] = Field(default_factory=list)
+    baseline: list[BaselineRow] = Field(default_factory=list)

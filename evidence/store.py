@@ -30,6 +30,8 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "hazard_ratios": schema.HazardRatio,
     "adverse_events": schema.AdverseEvent,
     "conflicts": schema.Conflict,
+    "eligibility": schema.Criterion,
+    "baseline": schema.BaselineRow,
 }
 
 
@@ -59,8 +61,11 @@ def describe_record(section: str, index: int, raw: Any) -> str:
     """'outcomes[3] (sun2022 / atra_folfox4 / OS_median)': enough to find it in the file."""
     label = f"{section}[{index}]"
     if isinstance(raw, dict):
-        keys = ("conflict_id",) if section == "conflicts" else (
-            "study_id", "arm_id", "experimental_arm_id", "endpoint", "term_reported", "grade")
+        keys = {
+            "conflicts": ("conflict_id",),
+            "eligibility": ("study_id", "field"),
+            "baseline": ("study_id", "arm_id", "population", "characteristic", "category"),
+        }.get(section, ("study_id", "arm_id", "experimental_arm_id", "endpoint", "term_reported", "grade"))
         parts = [str(raw[k]) for k in keys if raw.get(k) is not None]
         if section == "studies" and raw.get("study_id"):
             parts = [str(raw["study_id"])]
@@ -148,6 +153,9 @@ class Store:
     conflicts: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
     withheld_studies: list[str] = field(default_factory=list)
+    # Eligibility criteria and baseline composition (evidence/fit.py reads them).
+    eligibility: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baseline: pd.DataFrame = field(default_factory=pd.DataFrame)
     fingerprint: str = ""          # changes with any evidence file or source text: the views' cache key
 
     def study(self, study_id: str) -> dict:
@@ -241,7 +249,8 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
 
     terms = _load_ae_terms(Path(ae_terms) if ae_terms else AE_TERMS_FILE)
     rows: dict[str, list[dict]] = {k: [] for k in ("studies", "arms", "outcomes", "hazard_ratios",
-                                                   "adverse_events", "conflicts")}
+                                                   "adverse_events", "conflicts", "eligibility",
+                                                   "baseline")}
     for f, records, _ in parsed:
         if f.name in broken_files:
             withheld += [st.study_id for _, st in records.get("studies", [])]
@@ -298,6 +307,15 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
             conflicts=True),
         problems=problems,
         withheld_studies=withheld,
+        eligibility=_frame(rows["eligibility"], [
+            "study_id", "field", "kind", "criterion", "admits", "excludes", "age_min",
+            "age_min_inclusive", "age_max", "age_max_inclusive", "location", "snippet",
+            "context_snippet", "conflict_ids", "note"]),
+        baseline=_frame(rows["baseline"], [
+            "study_id", "arm_id", "population", "characteristic", "category", "reported_name",
+            "cutoff", "cutoff_unit", "count", "denominator", "percent", "statistic", "value",
+            "spread", "range_low", "range_high", "location", "snippet", "context_snippet",
+            "derived", "formula", "conflict_ids", "note"]),
         fingerprint=fingerprint(data_dir, sources_dir, Path(ae_terms) if ae_terms else AE_TERMS_FILE),
     )
 

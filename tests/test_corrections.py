@@ -127,7 +127,7 @@ def test_overview_arms_n_is_the_matched_cohort_beside_matched_medians(store, sou
 
 NEW_CONFLICTS = {
     "each_citation_name_and_size": ("sun2022", ["Head and Neck Cancer (EACH)", "The study recruited 371 patients"]),
-    "child_pugh_inclusion_vs_observed": ("sun2022", ["Child-Pugh Grade A or B", "All patients had a Child–Pugh A"]),
+    "sun_child_pugh_b_allowed_all_a": ("sun2022", ["Child-Pugh Grade A or B", "All patients had a Child–Pugh A"]),
     "albumin_unit": ("liu2020", ["albumin level > 3.0 mg/dL"]),
     "ref36_comparator": ("liu2020", ["HAIC-only group", "(sorafenib-HAIC group vs sorafenib group)"]),
     "petrelli_subgroups_repeat_regions": ("petrelli_meta", ["3.3/6.47 mo in capecitabine-based studies",
@@ -157,7 +157,7 @@ def test_unrecorded_contradictions_are_now_conflicts_with_both_snippets(store, s
 
 def test_new_conflicts_are_pointed_to_by_the_records_they_concern(store):
     sun = store.studies.set_index("study_id").loc["sun2022"]
-    assert {"each_citation_name_and_size", "child_pugh_inclusion_vs_observed"} <= set(sun.conflict_ids)
+    assert {"each_citation_name_and_size", "sun_child_pugh_b_allowed_all_a"} <= set(sun.conflict_ids)
     liu = store.studies.set_index("study_id").loc["liu2020"]
     assert {"albumin_unit", "ref36_comparator"} <= set(liu.conflict_ids)
     assert "albumin > 3.0 mg/dL" in liu.population
