@@ -466,3 +466,36 @@ def _landmark_columns(store, r, t: float, rebuilt) -> dict:
             f"per_100{k}": eff.difference_per_100, f"per_100_low{k}": eff.difference_low,
             f"per_100_high{k}": eff.difference_high, f"absolute{k}": eff.text,
             f"reported_experimental{k}": reported_exp, f"check{k}": eff.check}
+
+
+def summary_line(row) -> str:
+    """One summary-of-findings row as a sentence block for the tumour-board brief."""
+    parts = [f"{row['study_label']}: {row['comparison']}, {row['outcome'].lower()}"
+             + (f" ({row['subgroup']})" if isinstance(row.get("subgroup"), str) else "")
+             + (" (matched cohort)" if row.get("population") == "matched" else ""),
+             row["relative_effect"]]
+    absolute = row.get("absolute_12m")
+    if absolute and row.get("baseline_12m") is not None and not pd.isna(row.get("baseline_12m")):
+        parts.append(f"{absolute} (baseline {row['baseline_12m']:g}%, {row['baseline_source_12m']})")
+    parts.append(f"median {row['median_text']}")
+    parts.append(f"certainty {row['certainty_symbol']} {row['certainty_label']}")
+    return "; ".join(parts) + ". " + row["statement"]
+
+
+DESIGN_ITEMS = ("allocation", "blinding", "centres", "timing", "subgroup_of_trials",
+                "analysis_population", "follow_up", "source_kind")
+
+
+def design_summary(store) -> pd.DataFrame:
+    """One row per study: each design item in plain words ('not reported in the source' where silent)."""
+    dd = getattr(store, "design_details", pd.DataFrame())
+    rows = []
+    for sid in store.studies["study_id"]:
+        d = dd[dd["study_id"] == sid] if not dd.empty else dd
+        row = {"study_id": sid, "study_label": store.study_label(sid)}
+        for item in DESIGN_ITEMS:
+            vals = [] if d.empty else list(d[d["item"] == item]["value_text"])
+            row[item] = "; ".join(vals) if vals else "not recorded"
+        row["text"] = ", ".join(f"{k.replace('_', ' ')}: {row[k]}" for k in DESIGN_ITEMS)
+        rows.append(row)
+    return pd.DataFrame(rows)

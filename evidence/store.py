@@ -315,11 +315,22 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
     )
 
 
+_DESIGN_WORDS = {
+    schema.NOT_REPORTED: "not reported in the source",
+    "patient_choice": "patient's choice",
+    "physician_choice": "physician's choice",
+    "non_randomised_not_described": "non-randomised, assignment not described",
+    "outcome_assessor_blinded": "outcome assessors blinded",
+    "retrospective_analysis_of_prospective_data": "retrospective analysis of prospectively collected data",
+    "subgroup_or_post_hoc_of_trials": "subgroup or post hoc analysis of other trials",
+    "losses_excluded": "patients lost to follow-up excluded",
+    "losses_reported": "losses to follow-up reported",
+}
+
+
 def _design_text(value: str) -> str:
-    """'patient_choice' -> 'patient choice'; 'not_reported' -> 'not reported in the source'."""
-    if value == schema.NOT_REPORTED:
-        return "not reported in the source"
-    return value.replace("_", " ")
+    """'patient_choice' -> "patient's choice"; 'not_reported' -> 'not reported in the source'."""
+    return _DESIGN_WORDS.get(value, value.replace("_", " "))
 
 
 def _source_kind_detail(st, evidence_file: str) -> dict:

@@ -245,3 +245,13 @@ def test_summary_of_findings_baseline_reported_or_rebuilt(checked_store):
     assert os_["baseline_source_12m"] == "reported" and os_["baseline_12m"] == 31.5
     assert "1-year" in os_["baseline_snippet_12m"] or "31.5%" in os_["baseline_snippet_12m"]
     assert os_["median_difference"] == pytest.approx(14.9 - 8.2)
+
+
+def test_design_summary_in_plain_words(checked_store):
+    from evidence.certainty import design_summary
+    ds = design_summary(checked_store).set_index("study_id")
+    assert ds.loc["huang2022", "allocation"] == "patient's choice; consecutive cohort"
+    assert ds.loc["huang2022", "subgroup_of_trials"] == "subgroup or post hoc analysis of other trials"
+    assert ds.loc["sun2022", "blinding"] == "not reported in the source"
+    assert ds.loc["brisk_fl", "source_kind"] == "reported through a review"
+    assert (ds["allocation"] != "not recorded").all()     # every study has its design facts curated
