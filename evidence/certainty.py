@@ -58,7 +58,7 @@ The result is the start level minus all levels, never below very low.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Mapping, Optional
 

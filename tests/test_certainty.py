@@ -3,7 +3,6 @@ the risk-of-bias records against their sources, and the summary of findings on t
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
