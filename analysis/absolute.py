@@ -23,6 +23,13 @@ from typing import Optional
 
 Z95 = NormalDist().inv_cdf(0.975)
 
+# Shown beside every absolute effect.
+PROPORTIONAL_HAZARDS_NOTE = (
+    "Absolute effects assume proportional hazards: the experimental arm's survival is the reference "
+    "arm's raised to the power of the hazard ratio, S_exp(t) = S_ref(t)^HR, and its interval comes from "
+    "the hazard ratio's 95% CI. Where the paper reports the experimental arm's own rate, the projection "
+    "is checked against it.")
+
 # Words for "this many more per 100 are ..." by endpoint.
 STATE = {
     "OS": "alive",
