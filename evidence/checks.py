@@ -270,4 +270,30 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
                     f"not found verbatim in {v.source_file or 'the source'}: {v.snippet[:80]!r}")
             elif isinstance(v.value, (int, float)) and not occurs(float(v.value), normalise(v.snippet)):
                 add("conflicts", i, c, f"values.{j}.value", f"{v.value:g} does not occur in its snippet")
+
+    # --- design details and risk of bias ---------------------------------
+    # Their snippets are quotations of reasons, not of numbers: only checked verbatim.
+    def verbatim(section, i, rec, fld, text):
+        if source is not None and text and normalise(text) not in source:
+            add(section, i, rec, fld, f"not found verbatim in {records['source_file']}: {text[:80]!r}")
+
+    for i, d in records.get("design_details", []):
+        if d.study_id not in studies:
+            add("design_details", i, d, "study_id", f"unknown study_id {d.study_id!r} (not defined in this file)")
+        verbatim("design_details", i, d, "snippet", d.snippet)
+        verbatim("design_details", i, d, "context_snippet", d.context_snippet)
+
+    hr_keys = {(h.study_id, h.experimental_arm_id, h.reference_arm_id, h.endpoint, h.population, h.subgroup)
+               for _, h in records.get("hazard_ratios", [])}
+    for i, r in records.get("risk_of_bias", []):
+        known_arm("risk_of_bias", i, r, "experimental_arm_id", r.experimental_arm_id)
+        known_arm("risk_of_bias", i, r, "reference_arm_id", r.reference_arm_id)
+        for e in r.endpoints:
+            if (r.study_id, r.experimental_arm_id, r.reference_arm_id, e, r.population, r.subgroup) not in hr_keys:
+                add("risk_of_bias", i, r, "endpoints",
+                    f"no hazard ratio {r.experimental_arm_id} vs {r.reference_arm_id} for {e} "
+                    f"({r.population}{', ' + r.subgroup if r.subgroup else ''}) in this file")
+        for dom in r.domains:
+            verbatim("risk_of_bias", i, r, f"domains.{dom.domain}.snippet", dom.snippet)
+            verbatim("risk_of_bias", i, r, f"domains.{dom.domain}.context_snippet", dom.context_snippet)
     return problems

@@ -353,6 +353,119 @@ class Conflict(Strict):
     resolution: str = Field(min_length=5, description="which value the views use, and why")
 
 
+# --- design details and risk of bias -------------------------------------
+# One design fact per record, each with the sentence of the paper that states
+# it. 'not_reported' records say the curator looked and the paper is silent.
+DESIGN_NOT_REPORTED = "not_reported"   # the curator looked: the paper says nothing on the item
+DesignItem = Literal[
+    "allocation", "blinding", "centres", "timing", "subgroup_of_trials",
+    "analysis_population", "follow_up",
+]
+DESIGN_VALUES: dict[str, tuple[str, ...]] = {
+    "allocation": ("randomised", "patient_choice", "physician_choice", "consecutive_cohort",
+                   "historical_control", "propensity_matching", "non_randomised_not_described",
+                   "single_arm", DESIGN_NOT_REPORTED),
+    "blinding": ("double_blind", "open_label", "outcome_assessor_blinded", DESIGN_NOT_REPORTED),
+    "centres": ("single_centre", "multicentre", DESIGN_NOT_REPORTED),
+    "timing": ("prospective", "retrospective", "retrospective_analysis_of_prospective_data", DESIGN_NOT_REPORTED),
+    "subgroup_of_trials": ("subgroup_or_post_hoc_of_trials", DESIGN_NOT_REPORTED),
+    "analysis_population": ("all_enrolled", "all_treated", "intention_to_treat", "per_protocol",
+                            "matched", DESIGN_NOT_REPORTED),
+    "follow_up": ("complete", "losses_reported", "losses_excluded", DESIGN_NOT_REPORTED),
+}
+
+# Risk-of-bias tools: their domains and judgement scales, worst last.
+NOT_ASSESSABLE = "not assessable from the source"
+RobTool = Literal["ROBINS-I", "RoB 2"]
+ROB_DOMAINS: dict[str, tuple[str, ...]] = {
+    "ROBINS-I": ("confounding", "selection_of_participants", "classification_of_interventions",
+                 "deviations_from_intended_interventions", "missing_data",
+                 "measurement_of_outcomes", "selection_of_reported_result"),
+    "RoB 2": ("randomisation_process", "deviations_from_intended_interventions",
+              "missing_outcome_data", "measurement_of_the_outcome", "selection_of_reported_result"),
+}
+ROB_JUDGEMENTS: dict[str, tuple[str, ...]] = {
+    "ROBINS-I": ("low", "moderate", "serious", "critical"),
+    "RoB 2": ("low", "some concerns", "high"),
+}
+
+
+class DesignDetail(Strict):
+    study_id: str
+    item: DesignItem
+    value: str
+    detail: Optional[str] = Field(default=None, description="plain words, e.g. '3 centres'")
+    covariates: list[str] = Field(default_factory=list, description="propensity-score covariates")
+    location: Optional[str] = None
+    snippet: Optional[str] = None
+    context_snippet: Optional[str] = None
+    note: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _coherent(self):
+        allowed = DESIGN_VALUES[self.item]
+        if self.value not in allowed:
+            raise ValueError(f"value {self.value!r} is not one of {', '.join(allowed)} for item {self.item!r}")
+        if self.value == DESIGN_NOT_REPORTED:
+            if self.snippet or self.context_snippet:
+                raise ValueError("a 'not_reported' design detail has no snippet")
+        elif not (self.location and self.snippet):
+            raise ValueError("a stated design detail needs 'location' and a verbatim 'snippet'")
+        if self.covariates and self.value != "propensity_matching":
+            raise ValueError("'covariates' belong to a propensity_matching record")
+        return self
+
+
+class RobDomain(Strict):
+    domain: str
+    judgement: str
+    reason: str = Field(min_length=5, description="the curator's reason, in plain words")
+    location: Optional[str] = None
+    snippet: Optional[str] = None
+    context_snippet: Optional[str] = None
+
+
+class RiskOfBias(Strict):
+    """The curator's risk-of-bias judgement of one comparison, for the listed endpoints."""
+    study_id: str
+    experimental_arm_id: str
+    reference_arm_id: str
+    endpoints: list[HazardEndpoint] = Field(min_length=1)
+    population: Population = "overall"
+    subgroup: Optional[str] = None
+    tool: RobTool
+    judged_by: Literal["curator"] = "curator"
+    domains: list[RobDomain]
+    overall: str
+    overall_reason: str = Field(min_length=5)
+
+    @model_validator(mode="after")
+    def _coherent(self):
+        names = [d.domain for d in self.domains]
+        expected = ROB_DOMAINS[self.tool]
+        if sorted(names) != sorted(expected):
+            missing = sorted(set(expected) - set(names))
+            extra = sorted(set(names) - set(expected)) + sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"{self.tool} needs each of its domains once; missing {missing or 'none'}, "
+                             f"unknown or repeated {extra or 'none'}")
+        scale = ROB_JUDGEMENTS[self.tool]
+        for d in self.domains:
+            if d.judgement not in scale + (NOT_ASSESSABLE,):
+                raise ValueError(f"domain {d.domain}: judgement {d.judgement!r} is not one of "
+                                 f"{', '.join(scale + (NOT_ASSESSABLE,))}")
+            if d.judgement != NOT_ASSESSABLE and not (d.location and d.snippet):
+                raise ValueError(f"domain {d.domain}: a judgement needs its basis, 'location' and 'snippet'")
+        if self.overall not in scale + (NOT_ASSESSABLE,):
+            raise ValueError(f"overall {self.overall!r} is not one of {', '.join(scale + (NOT_ASSESSABLE,))}")
+        # The overall judgement is at least as severe as the worst judged domain.
+        judged = [scale.index(d.judgement) for d in self.domains if d.judgement in scale]
+        if self.overall in scale and judged and scale.index(self.overall) < max(judged):
+            raise ValueError(f"overall {self.overall!r} is milder than the worst domain ({scale[max(judged)]})")
+        if self.population == "subgroup" and not self.subgroup:
+            raise ValueError("population 'subgroup' needs a 'subgroup' description")
+        return self
+
+
 class EvidenceFile(Strict):
     source_file: str = Field(description="name of the seed text this file was curated from")
     studies: list[Study] = Field(min_length=1)
@@ -362,3 +475,5 @@ class EvidenceFile(Strict):
     conflicts: list[Conflict] = Field(default_factory=list)
     eligibility: list[Criterion] = Field(default_factory=list)
     baseline: list[BaselineRow] = Field(default_factory=list)
+    design_details: list[DesignDetail] = Field(default_factory=list)
+    risk_of_bias: list[RiskOfBias] = Field(default_factory=list)

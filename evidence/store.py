@@ -32,6 +32,8 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "conflicts": schema.Conflict,
     "eligibility": schema.Criterion,
     "baseline": schema.BaselineRow,
+    "design_details": schema.DesignDetail,
+    "risk_of_bias": schema.RiskOfBias,
 }
 
 
@@ -65,7 +67,7 @@ def describe_record(section: str, index: int, raw: Any) -> str:
             "conflicts": ("conflict_id",),
             "eligibility": ("study_id", "field"),
             "baseline": ("study_id", "arm_id", "population", "characteristic", "category"),
-        }.get(section, ("study_id", "arm_id", "experimental_arm_id", "endpoint", "term_reported", "grade"))
+        }.get(section, ("study_id", "arm_id", "experimental_arm_id", "endpoint", "term_reported", "grade", "item"))
         parts = [str(raw[k]) for k in keys if raw.get(k) is not None]
         if section == "studies" and raw.get("study_id"):
             parts = [str(raw["study_id"])]
@@ -157,6 +159,10 @@ class Store:
     eligibility: pd.DataFrame = field(default_factory=pd.DataFrame)
     baseline: pd.DataFrame = field(default_factory=pd.DataFrame)
     fingerprint: str = ""          # changes with any evidence file or source text: the views' cache key
+    # One row per design fact (design_details) and one per comparison, endpoint
+    # and risk-of-bias domain, with an 'overall' row per comparison and endpoint.
+    design_details: pd.DataFrame = field(default_factory=pd.DataFrame)
+    risk_of_bias: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def study(self, study_id: str) -> dict:
         return self.studies.set_index("study_id").loc[study_id].to_dict()
@@ -250,7 +256,7 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
     terms = _load_ae_terms(Path(ae_terms) if ae_terms else AE_TERMS_FILE)
     rows: dict[str, list[dict]] = {k: [] for k in ("studies", "arms", "outcomes", "hazard_ratios",
                                                    "adverse_events", "conflicts", "eligibility",
-                                                   "baseline")}
+                                                   "baseline", "design_details", "risk_of_bias")}
     for f, records, _ in parsed:
         if f.name in broken_files:
             withheld += [st.study_id for _, st in records.get("studies", [])]
@@ -263,6 +269,7 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
             d["evidence_file"] = f.name
             d["n_arms"] = len(st.arms)
             rows["studies"].append(d)
+            rows["design_details"].append(_source_kind_detail(st, f.name))
             for arm in st.arms:
                 a = arm.model_dump()
                 a["study_id"] = st.study_id
@@ -282,6 +289,12 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
                     d["category"] = mapped.get("category")
                 if section == "hazard_ratios":
                     d["adjusted_for"] = ", ".join(d["adjusted_for"])
+                if section == "risk_of_bias":
+                    rows[section] += _risk_of_bias_rows(d)
+                    continue
+                if section == "design_details":
+                    d["covariates"] = ", ".join(d["covariates"])
+                    d["value_text"] = _design_text(d["value"])
                 rows[section].append(d)
     withheld = sorted(set(withheld))
     _mark_conflict_severity(rows)
@@ -316,8 +329,59 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
             "cutoff", "cutoff_unit", "count", "denominator", "percent", "statistic", "value",
             "spread", "range_low", "range_high", "location", "snippet", "context_snippet",
             "derived", "formula", "conflict_ids", "note"]),
+        design_details=_frame(rows["design_details"], [
+            "study_id", "item", "value", "value_text", "detail", "covariates", "location", "snippet",
+            "context_snippet", "note"]),
+        risk_of_bias=_frame(rows["risk_of_bias"], [
+            "study_id", "experimental_arm_id", "reference_arm_id", "endpoint", "population", "subgroup",
+            "tool", "domain", "judgement", "reason", "location", "snippet", "context_snippet",
+            "judged_by"]),
         fingerprint=fingerprint(data_dir, sources_dir, Path(ae_terms) if ae_terms else AE_TERMS_FILE),
     )
+
+
+_DESIGN_WORDS = {
+    schema.DESIGN_NOT_REPORTED: "not reported in the source",
+    "patient_choice": "patient's choice",
+    "physician_choice": "physician's choice",
+    "non_randomised_not_described": "non-randomised, assignment not described",
+    "outcome_assessor_blinded": "outcome assessors blinded",
+    "retrospective_analysis_of_prospective_data": "retrospective analysis of prospectively collected data",
+    "subgroup_or_post_hoc_of_trials": "subgroup or post hoc analysis of other trials",
+    "losses_excluded": "patients lost to follow-up excluded",
+    "losses_reported": "losses to follow-up reported",
+}
+
+
+def _design_text(value: str) -> str:
+    """'patient_choice' -> "patient's choice"; 'not_reported' -> 'not reported in the source'."""
+    return _DESIGN_WORDS.get(value, value.replace("_", " "))
+
+
+def _source_kind_detail(st, evidence_file: str) -> dict:
+    """The source kind is a design fact too; it is known from the study record."""
+    review = st.source_kind == "review"
+    return {
+        "study_id": st.study_id, "item": "source_kind",
+        "value": "review_report" if review else "primary_paper",
+        "value_text": "reported through a review" if review else "primary paper",
+        "detail": st.citation, "covariates": "", "location": "study record", "snippet": None,
+        "context_snippet": None, "note": None, "evidence_file": evidence_file,
+    }
+
+
+def _risk_of_bias_rows(d: dict) -> list[dict]:
+    """One row per endpoint and domain, plus an 'overall' row: easy to join to hazard ratios."""
+    out = []
+    for endpoint in d["endpoints"]:
+        key = {k: d[k] for k in ("study_id", "experimental_arm_id", "reference_arm_id", "population",
+                                 "subgroup", "tool", "judged_by", "record_id", "evidence_file")}
+        key["endpoint"] = endpoint
+        for dom in d["domains"]:
+            out.append({**key, **dom})
+        out.append({**key, "domain": "overall", "judgement": d["overall"], "reason": d["overall_reason"],
+                    "location": None, "snippet": None, "context_snippet": None})
+    return out
 
 
 def fingerprint(data_dir: Path, sources_dir: Path | None = None, ae_terms: Path = AE_TERMS_FILE) -> str:
