@@ -190,6 +190,8 @@ def scan_study_ids(path: Path) -> list[str]:
     except OSError:
         return []
     text = raw.decode("utf-8", errors="replace")
+    if not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]      # a cut-off last line may hold half an id
     return sorted(set(_STUDY_ID_LINE.findall(text)))
 
 
@@ -405,6 +407,9 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
     file_studies: dict[str, list[str]] = {}
     for f, records, _ in parsed:
         ids = [st.study_id for _, st in records.get("studies", [])] + sorted(records.get("invalid_studies", ()))
+        if records.get("unplaced") and f.name not in broken_files:
+            # a study record without a usable id: the ids its records name tell which it was
+            ids = sorted(set(ids) | set(scan_study_ids(f)))
         if f.name in broken_files and not records.get("studies"):
             # nothing could be read: find the ids in the raw text so the banner can name them
             # (said in the file's own problem: one root cause, one problem)
