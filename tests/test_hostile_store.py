@@ -171,6 +171,15 @@ def test_a_record_naming_an_undefined_study_withholds_the_file_not_a_phantom(tmp
     assert any(p.field == "study_id" and "unknown study_id" in p.message for p in store.problems)
 
 
+@pytest.mark.parametrize("text", [b"- a list\n", b"terms: [1, 2]\n", b"terms:\n  nausea: [x]\n", b"\xff\xfe"])
+def test_a_bad_ae_terms_file_is_a_problem_not_a_crash(tmp_path, text):
+    path = tmp_path / "ae_terms.yaml"
+    path.write_bytes(text)
+    store = load_store(ae_terms=path)
+    assert any(p.file == "ae_terms.yaml" and "not harmonised" in p.message for p in store.problems)
+    assert len(store.adverse_events) > 0
+
+
 # --- source_file must be a file of the sources folder ------------------------
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "..\\..\\secret.txt", "sub/000.txt", ".."])
@@ -195,7 +204,8 @@ trees = st.recursive(scalars, lambda kids: st.one_of(st.lists(kids, max_size=4),
 
 BASE = yaml.safe_load((DATA_DIR / HUANG).read_text(encoding="utf-8"))
 FIELDS = [(sec, k) for sec in ("studies", "outcomes", "hazard_ratios", "adverse_events", "conflicts")
-          for k in BASE[sec][0]] + [("(top)", "source_file"), ("(top)", "studies"), ("(top)", "outcomes")]
+          for k in BASE[sec][0]] + [("arms", k) for k in BASE["studies"][0]["arms"][0]] + [
+          ("(top)", "source_file"), ("(top)", "studies"), ("(top)", "outcomes")]
 
 
 def check_truthful(store, d: Path):
@@ -217,6 +227,8 @@ def test_fuzz_any_value_in_any_field(tmp_path_factory, where, value):
     sec, key = where
     if sec == "(top)":
         data[key] = value
+    elif sec == "arms":
+        data["studies"][0]["arms"][0][key] = value
     else:
         data[sec][0][key] = value
     d = tmp_path_factory.mktemp("fuzz")
