@@ -104,45 +104,44 @@ class FileRefused(Exception):
 def _bounded_events(text: str) -> None:
     """Walk libyaml's event stream (an iterative state machine, safe at any depth)
     and refuse the file as soon as it nests too deep or expands too far."""
-    depth = 0
-    sizes: list[int] = []                     # nodes inside each open collection
-    anchors: dict[str, int | None] = {}       # anchor -> expanded size (None while still open)
+    opening = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+    closing = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+    scalar, alias = yaml.ScalarEvent, yaml.AliasEvent
+    sizes: list[int] = [0]                    # nodes inside each open collection (and the document)
     open_anchors: list[str | None] = []
+    anchors: dict[str, int | None] = {}       # anchor -> expanded size (None while still open)
     total = 0
     for ev in yaml.parse(text, Loader=_YAML_LOADER):
-        if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
+        kind = type(ev)
+        if kind is scalar:
+            total += 1
+            sizes[-1] += 1
+            if ev.anchor:
+                anchors[ev.anchor] = 1
+        elif kind in opening:
+            if len(open_anchors) >= MAX_DEPTH:
                 line = ev.start_mark.line + 1 if ev.start_mark else "?"
                 raise FileRefused(f"nested more than {MAX_DEPTH} levels deep (line {line}); "
                                   "an evidence file needs about 6")
+            total += 1
             sizes.append(1)
             open_anchors.append(ev.anchor)
             if ev.anchor:
                 anchors[ev.anchor] = None
-        elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-            depth -= 1
+        elif kind in closing:
             size = sizes.pop()
             anchor = open_anchors.pop()
             if anchor:
                 anchors[anchor] = size
-            if sizes:
-                sizes[-1] += size
-        elif isinstance(ev, (yaml.ScalarEvent, yaml.AliasEvent)):
-            if isinstance(ev, yaml.AliasEvent):
-                size = anchors.get(ev.anchor)
-                if size is None:
-                    raise FileRefused(f"alias *{ev.anchor} refers to an anchor that is missing or "
-                                      "contains itself")
-            else:
-                size = 1
-                if ev.anchor:
-                    anchors[ev.anchor] = 1
+            sizes[-1] += size
+        elif kind is alias:
+            size = anchors.get(ev.anchor)
+            if size is None:
+                raise FileRefused(f"alias *{ev.anchor} refers to an anchor that is missing or contains itself")
             total += size
-            if sizes:
-                sizes[-1] += size
-        if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-            total += 1
+            sizes[-1] += size
+        else:
+            continue                          # stream and document start/end
         if total > MAX_NODES:
             raise FileRefused(f"expands to more than {MAX_NODES:,} values (aliases repeating aliases); "
                               "an evidence file needs no aliases")
