@@ -11,10 +11,14 @@ if [[ "${1:-}" == "--sources" ]]; then SOURCES="$2"; shift 2; fi
 if [[ ! -x .venv/bin/python ]]; then python3 -m venv .venv; fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
-if ! command -v chromium >/dev/null 2>&1 && [[ ! -x /usr/bin/chromium ]]; then
-  echo "installing Debian's chromium for the browser tests"
+# chromium for the browser tests; strace for the test that the server contacts no outside host
+MISSING=""
+if ! command -v chromium >/dev/null 2>&1 && [[ ! -x /usr/bin/chromium ]]; then MISSING="chromium"; fi
+if ! command -v strace >/dev/null 2>&1; then MISSING="$MISSING strace"; fi
+if [[ -n "$MISSING" ]]; then
+  echo "installing Debian's$MISSING for the tests"
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq $MISSING >/dev/null
 fi
 
 .venv/bin/python -m evidence validate --sources "$SOURCES"

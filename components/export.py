@@ -36,6 +36,17 @@ def chromium_path() -> str | None:
     return None
 
 
+FIGURE_EXPORT_MISSING = ("Figures cannot be exported as SVG or PNG on this server: Chromium (Debian "
+                         "package 'chromium') is not installed. The tumor-board brief is still offered, "
+                         "without the embedded figure; use the camera button on the chart for a picture.")
+
+
+def missing_for_figures() -> str | None:
+    """What server-side figure export lacks, said for the user, or None when it
+    can run. The brief never depends on it: offer the brief either way."""
+    return FIGURE_EXPORT_MISSING if chromium_path() is None else None
+
+
 def _ensure_server() -> None:
     global _started
     if _started:
@@ -67,10 +78,14 @@ def brief_html(title: str, fig: go.Figure | None, key_numbers: pd.DataFrame, cit
     """A print-ready page: the figure, the key numbers with their sources, the caveats.
 
     Everything that came from a file or a user is escaped; the figure is an
-    inline SVG when Chromium is available, otherwise the page says where to get it.
+    inline SVG when Chromium is available, otherwise the page says what is
+    missing. Needs no figure renderer: offer it whether or not Chromium is there.
     """
     figure = "<p><em>Figure not embedded: server-side export unavailable.</em></p>"
-    if fig is not None:
+    missing = missing_for_figures() if fig is not None else None
+    if missing:
+        figure = f"<p><em>Figure not embedded. {html.escape(missing)}</em></p>"
+    elif fig is not None:
         try:
             figure = figure_bytes(fig, "svg").decode("utf-8")
         except Exception as exc:  # the brief is still useful without the picture

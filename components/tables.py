@@ -1,20 +1,38 @@
 """Tables for display and download."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from evidence.naming import QUALIFIER_SIGNS
 
+# A cell a spreadsheet would run as a formula starts with one of these.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# ... unless it is a plain signed number ("+0.02", "-3", "-1.5e-3"): a spreadsheet
+# reads that as the number, so it stays as it is.
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _escape(v):
+    """A text that would run as a formula, with a quote in front; anything else as it is."""
+    if not isinstance(v, str):
+        return v
+    text = v.lstrip(" ")
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text.strip()):
+        return "'" + v
+    return v
 
 
 def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Escape text cells a spreadsheet would run as a formula (=, +, -, @)."""
+    """Escape every header and text cell a spreadsheet would run as a formula
+    (=, +, -, @, tab, return first). Signed numbers stay numbers. Headers carry
+    study and arm labels from the evidence files, so they are escaped too."""
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = out[col].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+        if not pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].map(_escape)
+    out.columns = [_escape(c) if isinstance(c, str) else c for c in out.columns]
     return out
 
 

@@ -20,8 +20,9 @@ def _validate(args) -> int:
     if store.problems:
         for p in store.problems:
             print(p, file=sys.stderr)
-        print(f"{len(store.problems)} problem(s); withheld studies: {', '.join(store.withheld_studies) or 'none'}",
-              file=sys.stderr)
+        files = f"; files not read: {', '.join(store.withheld_files)}" if store.withheld_files else ""
+        print(f"{len(store.problems)} problem(s); withheld studies: {', '.join(store.withheld_studies) or 'none'}"
+              f"{files}", file=sys.stderr)
         return 1
     counts = ", ".join(f"{len(getattr(store, t))} {t.replace('_', ' ')}" for t in TABLES)
     checked = f"snippets checked against {args.sources}" if args.sources else "snippets NOT checked (no --sources)"

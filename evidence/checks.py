@@ -3,7 +3,9 @@ consistency, and (when the source texts are at hand) that every snippet is
 verbatim in its source and holds the number it is quoted for.
 
 A consistency check that fails is acceptable only when the record points to a
-recorded conflict: the paper contradicts itself and the curator said so.
+recorded conflict of its own study that holds the very number in question: the
+paper contradicts itself there and the curator said so. A conflict about
+something else excuses nothing.
 """
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .store import Problem
 
 RESPONSE = {"ORR", "DCR", "CR", "PR", "SD", "PD"}
+# No survival time, follow-up or landmark in these papers comes near 50 years:
+# a larger number is a typo (days for months, a misplaced decimal point).
+MAX_MONTHS = 600
 
 
 def _percent_matches(percent: float, count: int, denominator: int) -> bool:
@@ -77,7 +82,11 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
     problems: list[Problem] = []
     studies = {st.study_id: st for _, st in records.get("studies", [])}
     arms = {sid: {a.arm_id: a for a in st.arms} for sid, st in studies.items()}
-    conflict_ids = {c.conflict_id for _, c in records.get("conflicts", [])}
+    conflicts = {c.conflict_id: c for _, c in records.get("conflicts", [])}
+    conflict_ids = set(conflicts)
+    # studies whose own record failed the schema: that problem is already
+    # reported once; their other records are not "unknown study" a hundred times
+    invalid_studies = set(records.get("invalid_studies", ()))
     source = None
     if sources_dir is not None and records.get("source_file"):
         source = source_text(sources_dir, records["source_file"])
@@ -136,6 +145,8 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
                     add("studies", i, st, f"arms.{arm.arm_id}.n", f"{arm.n} does not occur in the arm's snippet")
 
     def known_arm(section, i, rec, fld, arm_id):
+        if rec.study_id in invalid_studies:
+            return None
         if rec.study_id not in studies:
             add(section, i, rec, "study_id", f"unknown study_id {rec.study_id!r} (not defined in this file)")
             return None
@@ -146,8 +157,23 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
             add(section, i, rec, fld, f"unknown arm_id {arm_id!r} for study {rec.study_id}")
         return arm
 
-    def has_conflict(rec):
-        return bool(getattr(rec, "conflict_ids", None))
+    def has_conflict(rec, *fields, also=()):
+        """Excused only by a conflict the record lists, about its study, holding
+        the value of one of the fields in question (or one of `also`)."""
+        values = [getattr(rec, f, None) for f in fields] + list(also)
+        values = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        for cid in getattr(rec, "conflict_ids", None) or []:
+            c = conflicts.get(cid)
+            if c is None or c.study_id != rec.study_id:
+                continue
+            for cv in c.values:
+                if isinstance(cv.value, (int, float)) and any(abs(float(cv.value) - v) < 1e-9 for v in values):
+                    return True
+        return False
+
+    def unexcused(rec) -> str:
+        return (" (the conflicts this record lists do not hold this number)"
+                if getattr(rec, "conflict_ids", None) else "")
 
     def check_conflict_refs(section, i, rec):
         for cid in getattr(rec, "conflict_ids", []):
@@ -159,16 +185,39 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
         if arm is not None:
             n = arm.n
         if rec.count is not None and rec.denominator is not None and rec.count > rec.denominator:
-            if not has_conflict(rec):
-                add(section, i, rec, "count", f"count {rec.count} exceeds denominator {rec.denominator}")
+            if not has_conflict(rec, "count", "denominator"):
+                add(section, i, rec, "count",
+                    f"count {rec.count} exceeds denominator {rec.denominator}{unexcused(rec)}")
         if rec.denominator is not None and n is not None and rec.denominator > n:
-            if not has_conflict(rec):
-                add(section, i, rec, "denominator", f"denominator {rec.denominator} exceeds the arm's n {n}")
+            if not has_conflict(rec, "denominator", also=(n,)):
+                add(section, i, rec, "denominator",
+                    f"denominator {rec.denominator} exceeds the arm's n {n}{unexcused(rec)}")
         if percent is not None and rec.count is not None and rec.denominator:
-            if not _percent_matches(percent, rec.count, rec.denominator) and not has_conflict(rec):
-                add(section, i, rec, "percent" if section == "adverse_events" else "value",
+            fld = "percent" if section == "adverse_events" else "value"
+            if not _percent_matches(percent, rec.count, rec.denominator) and not has_conflict(
+                    rec, fld, "count", "denominator"):
+                add(section, i, rec, fld,
                     f"printed {percent:g}% differs from {rec.count}/{rec.denominator} = "
-                    f"{100 * rec.count / rec.denominator:.2f}% (record a conflict if the paper says so)")
+                    f"{100 * rec.count / rec.denominator:.2f}% (record a conflict if the paper says so)"
+                    f"{unexcused(rec)}")
+
+    def check_interval(section, i, rec, estimate, est_field, what):
+        """CI low <= high, and low <= estimate <= high; each failure names its own field."""
+        lo, hi = rec.ci_low, rec.ci_high
+        if lo is not None and hi is not None and lo > hi:
+            if not has_conflict(rec, "ci_low", "ci_high"):
+                add(section, i, rec, "ci_low", f"CI lower bound {lo:g} is above the upper bound {hi:g}{unexcused(rec)}")
+            return
+        if estimate is None:
+            return
+        if lo is not None and lo > estimate and not has_conflict(rec, "ci_low", est_field):
+            add(section, i, rec, "ci_low",
+                f"CI {lo:g}-{hi if hi is not None else '?'} does not contain {what} {estimate:g}: "
+                f"the lower bound is above it{unexcused(rec)}")
+        if hi is not None and hi < estimate and not has_conflict(rec, "ci_high", est_field):
+            add(section, i, rec, "ci_high",
+                f"CI {lo if lo is not None else '?'}-{hi:g} does not contain {what} {estimate:g}: "
+                f"the upper bound is below it{unexcused(rec)}")
 
     # --- outcomes ---------------------------------------------------------
     medians: dict[tuple, float] = {}
@@ -179,11 +228,21 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
         # a bound ("< 7.2%") is no percent to compare with a count
         pct = o.value if (o.unit == "percent" and o.endpoint in RESPONSE and not o.qualifier) else None
         check_counts("outcomes", i, o, arm, pct)
-        if o.value is not None and o.ci_low is not None and o.ci_high is not None and not o.qualifier:
-            if not (o.ci_low <= o.value <= o.ci_high) and not has_conflict(o):
-                add("outcomes", i, o, "ci_low", f"CI {o.ci_low:g}-{o.ci_high:g} does not contain {o.value:g}")
-        if o.unit == "percent" and o.value is not None and not 0 <= o.value <= 100:
-            add("outcomes", i, o, "value", f"a percentage of {o.value:g} is impossible")
+        if not o.qualifier:   # a bound ('< 7.2%') is not an estimate inside its CI
+            check_interval("outcomes", i, o, o.value, "value", "the estimate")
+        if o.unit == "percent":
+            for fld in ("value", "ci_low", "ci_high"):
+                v = getattr(o, fld)
+                if v is not None and not 0 <= v <= 100:
+                    add("outcomes", i, o, fld, f"a percentage of {v:g} is impossible (must be 0-100)")
+        if o.unit == "months":
+            for fld in ("value", "ci_low", "ci_high", "range_low", "range_high"):
+                v = getattr(o, fld)
+                if v is not None and v > MAX_MONTHS:
+                    add("outcomes", i, o, fld, f"{v:g} months is implausible (more than {MAX_MONTHS // 12} years)")
+        if o.timepoint_months is not None and o.timepoint_months > MAX_MONTHS:
+            add("outcomes", i, o, "timepoint_months",
+                f"a landmark at {o.timepoint_months:g} months is implausible (more than {MAX_MONTHS // 12} years)")
         family = o.endpoint.split("_")[0]
         key = (o.study_id, o.arm_id, family, o.population, o.subgroup)
         if o.endpoint.endswith("_median") and o.value is not None and not o.qualifier:
@@ -198,7 +257,7 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
             add("outcomes", i, o, "printed_value", "a converted value must be marked derived with its formula")
     for key, i, o in rates:
         m = medians.get(key)
-        if m is None or has_conflict(o):
+        if m is None or has_conflict(o, "value", also=(m,)):
             continue
         t = o.timepoint_months
         if (t < m and o.value < 50) or (t > m and o.value > 50):
@@ -214,8 +273,7 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
         check_conflict_refs("hazard_ratios", i, h)
         if (h.ci_low is None) != (h.ci_high is None):
             add("hazard_ratios", i, h, "ci_high", "give both CI bounds or neither")
-        elif h.ci_low is not None and not (h.ci_low <= h.hr <= h.ci_high) and not has_conflict(h):
-            add("hazard_ratios", i, h, "ci_low", f"CI {h.ci_low:g}-{h.ci_high:g} does not contain HR {h.hr:g}")
+        check_interval("hazard_ratios", i, h, h.hr, "hr", "the hazard ratio")
         check_snippets("hazard_ratios", i, h, {"hr": h.hr, "ci_low": h.ci_low, "ci_high": h.ci_high})
 
     # --- adverse events ---------------------------------------------------
@@ -237,16 +295,16 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
     for i, b in records.get("baseline", []):
         arm = known_arm("baseline", i, b, "arm_id", b.arm_id)
         check_conflict_refs("baseline", i, b)
-        if arm is not None and b.denominator is not None and not has_conflict(b):
+        if arm is not None and b.denominator is not None and not has_conflict(b, "denominator"):
             # the denominator of an arm row is the arm's size in the cohort it describes
             expected = arm.n_matched if b.population == "matched" else arm.n
             if expected is not None and b.denominator != expected:
                 add("baseline", i, b, "denominator",
                     f"denominator {b.denominator} is not the arm's n ({expected}) in the {b.population} cohort")
-        if b.count is not None and b.denominator is not None and b.count > b.denominator and not has_conflict(b):
+        if b.count is not None and b.denominator is not None and b.count > b.denominator and not has_conflict(b, "count", "denominator"):
             add("baseline", i, b, "count", f"count {b.count} exceeds denominator {b.denominator}")
         if b.percent is not None and b.count is not None and b.denominator:
-            if not _percent_matches(b.percent, b.count, b.denominator) and not has_conflict(b):
+            if not _percent_matches(b.percent, b.count, b.denominator) and not has_conflict(b, "percent", "count", "denominator"):
                 add("baseline", i, b, "percent",
                     f"printed {b.percent:g}% differs from {b.count}/{b.denominator} = "
                     f"{100 * b.count / b.denominator:.2f}% (record a conflict if the paper says so)")
@@ -256,7 +314,7 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
 
     # --- conflicts --------------------------------------------------------
     for i, c in records.get("conflicts", []):
-        if c.study_id not in studies:
+        if c.study_id not in studies and c.study_id not in invalid_studies:
             add("conflicts", i, c, "study_id", f"unknown study_id {c.study_id!r} (not defined in this file)")
         if source is None:
             continue
@@ -278,7 +336,7 @@ def check_file(name: str, records: dict, sources_dir: Path | None, file_had_erro
             add(section, i, rec, fld, f"not found verbatim in {records['source_file']}: {text[:80]!r}")
 
     for i, d in records.get("design_details", []):
-        if d.study_id not in studies:
+        if d.study_id not in studies and d.study_id not in invalid_studies:
             add("design_details", i, d, "study_id", f"unknown study_id {d.study_id!r} (not defined in this file)")
         verbatim("design_details", i, d, "snippet", d.snippet)
         verbatim("design_details", i, d, "context_snippet", d.context_snippet)

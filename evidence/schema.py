@@ -6,9 +6,10 @@ carries its provenance: where in the paper it stands and a verbatim snippet.
 """
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+import math
+from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 # Closed vocabularies. Adding a value here is a deliberate, reviewed change.
 Design = Literal[
@@ -87,6 +88,61 @@ BASELINE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "afp": ("above", "at_or_above", "below", "at_or_below"),
     "age": ("above", "at_or_above", "below", "at_or_below", "all"),
 }
+
+
+def _as_number(v):
+    """The float a value would become, or None if it is not a number at all."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        try:
+            return float(v)
+        except OverflowError:          # an int too large for a float
+            return math.inf
+    if isinstance(v, str):
+        try:
+            return float(v.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _finite(v):
+    # Runs before pydantic's own checks, so that NaN is called NaN and not
+    # "should be greater than 0" (every comparison with NaN is false).
+    x = _as_number(v)
+    if x is not None and math.isnan(x):
+        raise ValueError("not a number (NaN): give the number as printed, or leave the field out")
+    if x is not None and math.isinf(x):
+        raise ValueError("infinite: give the number as printed")
+    return v
+
+
+HR_MIN, HR_MAX = 0.001, 1000.0
+
+
+def _plausible_hr(v):
+    v = _finite(v)
+    x = _as_number(v)
+    if x is not None and x <= 0:
+        raise ValueError(f"{x:g} is not a hazard ratio: it must be greater than 0")
+    if x is not None and not HR_MIN < x < HR_MAX:
+        raise ValueError(f"{x:g} is not a plausible hazard ratio (it must lie between {HR_MIN:g} and {HR_MAX:g})")
+    return v
+
+
+Finite = Annotated[float, BeforeValidator(_finite)]
+HazardRatioValue = Annotated[float, BeforeValidator(_plausible_hr)]
+
+
+def _p_value(v):
+    x = _finite(v)
+    if isinstance(x, (int, float)) and not isinstance(x, bool) and not 0 <= x <= 1:
+        raise ValueError(f"a p value of {x:g} is impossible (must be 0-1)")
+    return v
+
+
+PValue = Annotated[Optional[Union[str, float]], BeforeValidator(_p_value)]
 
 
 class Strict(BaseModel):
@@ -172,16 +228,17 @@ class Outcome(Provenance):
     study_id: str
     arm_id: Optional[str] = Field(default=None, description="null for a whole-cohort value")
     endpoint: Endpoint
-    value: Optional[float] = None
+    # no endpoint of this schema is negative (times, percentages, counts)
+    value: Optional[Finite] = Field(default=None, ge=0)
     unit: Unit
-    ci_low: Optional[float] = None
-    ci_high: Optional[float] = None
-    ci_level: float = Field(default=0.95, gt=0, lt=1)
-    range_low: Optional[float] = None
-    range_high: Optional[float] = None
+    ci_low: Optional[Finite] = Field(default=None, ge=0)
+    ci_high: Optional[Finite] = Field(default=None, ge=0)
+    ci_level: Finite = Field(default=0.95, gt=0, lt=1)
+    range_low: Optional[Finite] = Field(default=None, ge=0)
+    range_high: Optional[Finite] = Field(default=None, ge=0)
     count: Optional[int] = Field(default=None, ge=0)
     denominator: Optional[int] = Field(default=None, ge=1)
-    timepoint_months: Optional[float] = Field(default=None, gt=0)
+    timepoint_months: Optional[Finite] = Field(default=None, gt=0)
     criteria: Optional[Criteria] = None
     population: Population = "overall"
     subgroup: Optional[str] = None
@@ -189,7 +246,7 @@ class Outcome(Provenance):
     printed_value: Optional[str] = Field(default=None, description="as printed when converted, e.g. '45 days'")
     qualifier: Optional[Qualifier] = Field(
         default=None, description="the value is a bound as printed: '<' for '< 7.2%'; never plotted as a point")
-    p: Optional[Union[str, float]] = None
+    p: PValue = None
 
     @model_validator(mode="after")
     def _coherent(self):
@@ -213,11 +270,11 @@ class HazardRatio(Provenance):
     experimental_arm_id: str
     reference_arm_id: str
     endpoint: HazardEndpoint
-    hr: float = Field(gt=0)
-    ci_low: Optional[float] = Field(default=None, gt=0)
-    ci_high: Optional[float] = Field(default=None, gt=0)
-    ci_level: float = Field(default=0.95, gt=0, lt=1)
-    p: Optional[Union[str, float]] = None
+    hr: HazardRatioValue = Field(gt=0)
+    ci_low: Optional[HazardRatioValue] = Field(default=None, gt=0)
+    ci_high: Optional[HazardRatioValue] = Field(default=None, gt=0)
+    ci_level: Finite = Field(default=0.95, gt=0, lt=1)
+    p: PValue = None
     adjusted: bool
     adjusted_for: list[str] = Field(default_factory=list)
     model: Optional[str] = None
@@ -241,7 +298,7 @@ class AdverseEvent(Provenance):
     grade: Grade
     count: Optional[int] = Field(default=None, ge=0)
     denominator: Optional[int] = Field(default=None, ge=1)
-    percent: Optional[float] = Field(default=None, ge=0, le=100)
+    percent: Optional[Finite] = Field(default=None, ge=0, le=100)
 
     @model_validator(mode="after")
     def _coherent(self):
@@ -336,7 +393,7 @@ class BaselineRow(Provenance):
 
 
 class ConflictValue(Strict):
-    value: Union[float, str]
+    value: Union[Finite, str]
     location: str
     snippet: str = Field(min_length=3)
     source_file: Optional[str] = Field(

@@ -48,8 +48,22 @@ def _read_normalised(path: str, mtime: float) -> str:
     return normalise(Path(path).read_text(encoding="utf-8", errors="replace"))
 
 
+def source_path(sources_dir: Path, source_file: str) -> Path | None:
+    """The source text's path if `source_file` names a file directly inside the
+    sources folder; None for anything else ('..', folders, absolute paths, links out)."""
+    if not isinstance(source_file, str) or not source_file or "\x00" in source_file:
+        return None
+    if Path(source_file).name != source_file or source_file in (".", "..") or "\\" in source_file:
+        return None
+    folder = Path(sources_dir).resolve()
+    path = (folder / source_file).resolve()
+    if path.parent != folder or not path.is_file():
+        return None
+    return path
+
+
 def source_text(sources_dir: Path, source_file: str) -> str | None:
-    path = Path(sources_dir) / source_file
-    if not path.is_file():
+    path = source_path(sources_dir, source_file)
+    if path is None:
         return None
     return _read_normalised(str(path), path.stat().st_mtime)

@@ -7,7 +7,8 @@ the tables, so the views keep serving every other study.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +69,10 @@ def describe_record(section: str, index: int, raw: Any) -> str:
             "eligibility": ("study_id", "field"),
             "baseline": ("study_id", "arm_id", "population", "characteristic", "category"),
         }.get(section, ("study_id", "arm_id", "experimental_arm_id", "endpoint", "term_reported", "grade", "item"))
-        parts = [str(raw[k]) for k in keys if raw.get(k) is not None]
+        # values shown as text, shortened: a malformed record may hold anything
+        parts = [_short(str(raw[k]), 40) for k in keys if raw.get(k) is not None]
         if section == "studies" and raw.get("study_id"):
-            parts = [str(raw["study_id"])]
+            parts = [_short(str(raw["study_id"]), 40)]
         if parts:
             label += " (" + " / ".join(parts) + ")"
     return label
@@ -85,9 +87,143 @@ def _validate_record(model, raw, file, record, study_id):
         return model.model_validate(raw), []
     except ValidationError as exc:
         return None, [
-            Problem(file, record, _field_of(err["loc"]), err["msg"], study_id)
+            Problem(file, record, _field_of(err["loc"]), err["msg"].removeprefix("Value error, "), study_id)
             for err in exc.errors()
         ]
+
+
+# Bounds on an evidence file, checked before the parser builds anything. The
+# largest curated file is ~160 kB and nests 6 levels deep with no aliases, so
+# these leave ample room while stopping a crafted file: libyaml's composer
+# recurses once per nesting level and crashes the process (no exception) a few
+# tens of thousands of levels down, and aliases let a few hundred bytes expand
+# into billions of nodes when the records are validated.
+MAX_FILE_BYTES = 2_000_000
+MAX_DEPTH = 20
+MAX_NODES = 200_000          # scalars and collections, counting every alias expansion
+_STUDY_ID_LINE = re.compile(r"""^[\s\-]*["']?study_id["']?\s*:\s*["']?([a-z0-9_]+)["']?\s*(?:#.*)?$""",
+                            re.MULTILINE)
+
+
+class FileRefused(Exception):
+    """An evidence file that is not read at all; the message says why."""
+
+
+def _bounded_events(text: str) -> None:
+    """Walk libyaml's event stream (an iterative state machine, safe at any depth)
+    and refuse the file as soon as it nests too deep or expands too far."""
+    opening = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+    closing = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+    scalar, alias = yaml.ScalarEvent, yaml.AliasEvent
+    sizes: list[int] = [0]                    # nodes inside each open collection (and the document)
+    open_anchors: list[str | None] = []
+    anchors: dict[str, int | None] = {}       # anchor -> expanded size (None while still open)
+    total = 0
+    for ev in yaml.parse(text, Loader=_YAML_LOADER):
+        kind = type(ev)
+        if kind is scalar:
+            total += 1
+            sizes[-1] += 1
+            if ev.anchor:
+                anchors[ev.anchor] = 1
+        elif kind in opening:
+            if len(open_anchors) >= MAX_DEPTH:
+                line = ev.start_mark.line + 1 if ev.start_mark else "?"
+                raise FileRefused(f"nested more than {MAX_DEPTH} levels deep (line {line}); "
+                                  "an evidence file needs about 6")
+            total += 1
+            sizes.append(1)
+            open_anchors.append(ev.anchor)
+            if ev.anchor:
+                anchors[ev.anchor] = None
+        elif kind in closing:
+            size = sizes.pop()
+            anchor = open_anchors.pop()
+            if anchor:
+                anchors[anchor] = size
+            sizes[-1] += size
+        elif kind is alias:
+            size = anchors.get(ev.anchor)
+            if size is None:
+                raise FileRefused(f"alias *{ev.anchor} refers to an anchor that is missing or contains itself")
+            total += size
+            sizes[-1] += size
+        else:
+            continue                          # stream and document start/end
+        if total > MAX_NODES:
+            raise FileRefused(f"expands to more than {MAX_NODES:,} values (aliases repeating aliases); "
+                              "an evidence file needs no aliases")
+
+
+def read_yaml_bounded(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Any:
+    """The YAML document of a file, or FileRefused saying why it cannot be read.
+
+    Never raises anything else and never hands libyaml's composer a document
+    deeper than MAX_DEPTH or larger than MAX_NODES.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise FileRefused(f"cannot be read: {exc.strerror or exc}") from None
+    if size > max_bytes:
+        raise FileRefused(f"the file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:g} MB")
+    try:
+        text = path.read_bytes()[:max_bytes + 1].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileRefused(f"not UTF-8 text (byte {exc.start + 1} cannot be read)") from None
+    except OSError as exc:
+        raise FileRefused(f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        _bounded_events(text)
+        return yaml.load(text, Loader=_YAML_LOADER)
+    except FileRefused:
+        raise
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise FileRefused(f"not valid YAML{at}: {getattr(exc, 'problem', None) or exc}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
+        # e.g. a date such as 2022-13-45, an integer of 5,000 digits
+        raise FileRefused(f"a value cannot be read: {_short(str(exc), 120)}") from None
+
+
+def scan_study_ids(path: Path) -> list[str]:
+    """Study ids named in a file that cannot be parsed, found line by line in its
+    raw text (undecodable bytes replaced), so that the banner can say which
+    studies the broken file takes away."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES)
+    except OSError:
+        return []
+    text = raw.decode("utf-8", errors="replace")
+    if not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]      # a cut-off last line may hold half an id
+    return sorted(set(_STUDY_ID_LINE.findall(text)))
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _study_key(raw: Any) -> str | None:
+    """A record's study_id if it is usable as one (a short plain string), else None."""
+    sid = raw.get("study_id") if isinstance(raw, dict) else None
+    if isinstance(sid, str) and sid and len(sid) <= 100:
+        return sid
+    return None
+
+
+def _source_file_problem(source_file: Any) -> str | None:
+    if not isinstance(source_file, str) or not source_file.strip():
+        return "missing: the seed text this file was curated from"
+    name = source_file.strip()
+    # a bare file name inside the sources folder: no folders, no '..', no drive or absolute path
+    if ("/" in name or "\\" in name or name in (".", "..") or ":" in name or "\x00" in name
+            or len(name) > 200):
+        return (f"{_short(name)!r} is not a file name inside the sources folder "
+                "(give the bare name, e.g. 000_3209404299ee78f6.txt)")
+    return None
 
 
 def parse_file(path: Path) -> tuple[dict[str, list], list[Problem]]:
@@ -95,16 +231,16 @@ def parse_file(path: Path) -> tuple[dict[str, list], list[Problem]]:
 
     Returns the valid records per section and the problems found. A record's
     problem carries its study_id so that the caller can withhold that study.
+    Never raises for bad content. records['invalid_studies'] holds the ids of
+    studies whose own record failed (their other records are not re-reported as
+    'unknown study'); records['unplaced'] is True when a record's study could not
+    be told, so every study of the file is withheld.
     """
     name = path.name
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-    except UnicodeDecodeError as exc:
-        return {}, [Problem(name, "(file)", "", f"not UTF-8 text: {exc}")]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        return {}, [Problem(name, "(file)", "", f"not valid YAML{at}: {getattr(exc, 'problem', exc)}")]
+        raw = read_yaml_bounded(path)
+    except FileRefused as exc:
+        return {}, [Problem(name, "(file)", "", str(exc))]
     if not isinstance(raw, dict):
         return {}, [Problem(name, "(file)", "", "expected a mapping with 'source_file' and 'studies'")]
 
@@ -112,35 +248,47 @@ def parse_file(path: Path) -> tuple[dict[str, list], list[Problem]]:
     known = {"source_file", "studies", *SECTIONS}
     for key in raw:
         if key not in known:
-            problems.append(Problem(name, "(file)", str(key), "unknown section"))
+            problems.append(Problem(name, "(file)", _short(str(key)), "unknown section"))
     source_file = raw.get("source_file")
-    if not isinstance(source_file, str) or not source_file.strip():
-        problems.append(Problem(name, "(file)", "source_file", "missing: the seed text this file was curated from"))
+    why = _source_file_problem(source_file)
+    if why:
+        problems.append(Problem(name, "(file)", "source_file", why))
         source_file = None
+    else:
+        source_file = source_file.strip()
 
-    records: dict[str, list] = {"studies": []}
+    records: dict[str, Any] = {"studies": [], "invalid_studies": set(), "unplaced": False}
     raw_studies = raw.get("studies")
     if not isinstance(raw_studies, list) or not raw_studies:
         problems.append(Problem(name, "(file)", "studies", "missing or empty: at least one study is needed"))
         raw_studies = []
     for i, item in enumerate(raw_studies):
-        sid = item.get("study_id") if isinstance(item, dict) else None
+        sid = _study_key(item)
         rec, errs = _validate_record(schema.Study, item, name, describe_record("studies", i, item), sid)
         problems += errs
         if rec:
             records["studies"].append((i, rec))
+        elif sid:
+            records["invalid_studies"].add(sid)
+        else:
+            records["unplaced"] = True
     for section, model in SECTIONS.items():
         records[section] = []
-        items = raw.get(section) or []
+        items = raw.get(section)
+        if items is None:
+            items = []
         if not isinstance(items, list):
             problems.append(Problem(name, "(file)", section, "must be a list of records"))
+            records["unplaced"] = True     # its records are lost; which studies they belong to is unknown
             continue
         for i, item in enumerate(items):
-            sid = item.get("study_id") if isinstance(item, dict) else None
+            sid = _study_key(item)
             rec, errs = _validate_record(model, item, name, describe_record(section, i, item), sid)
             problems += errs
             if rec:
                 records[section].append((i, rec))
+            elif sid is None:
+                records["unplaced"] = True
     records["source_file"] = source_file
     return records, problems
 
@@ -163,6 +311,8 @@ class Store:
     # and risk-of-bias domain, with an 'overall' row per comparison and endpoint.
     design_details: pd.DataFrame = field(default_factory=pd.DataFrame)
     risk_of_bias: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # files not read at all: every study named in them is in withheld_studies
+    withheld_files: list[str] = field(default_factory=list)
 
     def study(self, study_id: str) -> dict:
         return self.studies.set_index("study_id").loc[study_id].to_dict()
@@ -209,11 +359,25 @@ def _p_value(p) -> tuple[float | None, str | None]:
         return None, text
 
 
-def _load_ae_terms(path: Path) -> dict[str, dict]:
+def _load_ae_terms(path: Path) -> tuple[dict[str, dict], list[Problem]]:
     if not path.is_file():
-        return {}
-    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
-    return {str(k).strip().lower(): v for k, v in (raw.get("terms") or {}).items()}
+        return {}, []
+    try:
+        raw = read_yaml_bounded(path)
+    except FileRefused as exc:
+        return {}, [Problem(path.name, "(file)", "", f"{exc}; adverse-event terms are not harmonised")]
+    terms = raw.get("terms") if isinstance(raw, dict) else None
+    if not isinstance(terms, dict):
+        return {}, [Problem(path.name, "(file)", "terms", "expected a mapping of reported term to "
+                            "{term, category}; adverse-event terms are not harmonised")]
+    out, problems = {}, []
+    for k, v in terms.items():
+        if isinstance(v, dict) and all(isinstance(v.get(f), (str, type(None))) for f in ("term", "category")):
+            out[str(k).strip().lower()] = v
+        else:
+            problems.append(Problem(path.name, f"terms ({_short(str(k), 40)})", "(record)",
+                                    "expected {term: ..., category: ...}; this term is not harmonised"))
+    return out, problems
 
 
 def load_store(path: str | Path | None = None, sources: str | Path | None = None,
@@ -223,10 +387,14 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
     sources: the directory of seed texts; when given, every snippet is checked
     against its source. strict=True raises EvidenceError on any problem;
     otherwise the problems are kept in store.problems and only the studies they
-    concern are withheld.
+    concern are withheld. Bad data never raises here (strict aside): every
+    failure is a Problem naming file, record and field.
     """
     data_dir = Path(path) if path is not None else DATA_DIR
-    files = sorted(p for p in data_dir.glob("*.yaml") if p.is_file())
+    try:
+        files = sorted(p for p in data_dir.glob("*.yaml") if p.is_file())
+    except OSError:
+        files = []
     problems: list[Problem] = []
     if not files:
         problems.append(Problem(str(data_dir), "(directory)", "", "no evidence files (*.yaml) found"))
@@ -248,18 +416,49 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
     for f, records, errs in parsed:
         problems += check_file(f.name, records, sources_dir, file_had_errors=bool(errs))
 
+    # Which studies are withheld, decided once before any row is built.
     broken_files = {p.file for p in problems if p.record == "(file)" and p.field in ("", "studies", "source_file")}
-    withheld = sorted({p.study_id for p in problems if p.study_id})
+    withheld: set[str] = set()
+    file_studies: dict[str, list[str]] = {}
+    for f, records, _ in parsed:
+        ids = [st.study_id for _, st in records.get("studies", [])] + sorted(records.get("invalid_studies", ()))
+        if records.get("unplaced") and f.name not in broken_files:
+            # a study record without a usable id: the ids its records name tell which it was
+            ids = sorted(set(ids) | set(scan_study_ids(f)))
+        if f.name in broken_files and not records.get("studies"):
+            # nothing could be read: find the ids in the raw text so the banner can name them
+            # (said in the file's own problem: one root cause, one problem)
+            ids = scan_study_ids(f)
+            k = next(j for j, p in enumerate(problems) if p.file == f.name and p.record == "(file)")
+            problems[k] = replace(problems[k], message=problems[k].message + (
+                "; the whole file is withheld, with the studies named in it (found by a text scan): "
+                + (", ".join(ids) if ids else "none could be found")))
+        file_studies[f.name] = ids
+        if f.name in broken_files or records.get("unplaced"):
+            withheld.update(ids)
+    by_file: dict[str, list[Problem]] = {}
+    for p in problems:
+        by_file.setdefault(p.file, []).append(p)
+    for f, records, _ in parsed:
+        here = set(file_studies[f.name])
+        for p in by_file.get(f.name, []):
+            if p.study_id in here:
+                withheld.add(p.study_id)
+            elif p.study_id:
+                # a record naming a study this file does not define: the study that
+                # lost the record cannot be told, so the file's studies are withheld
+                withheld.update(here)
+    withheld_files = sorted(broken_files & {f.name for f, _, _ in parsed})
     if strict and problems:
         raise EvidenceError(problems)
 
-    terms = _load_ae_terms(Path(ae_terms) if ae_terms else AE_TERMS_FILE)
+    terms, term_problems = _load_ae_terms(Path(ae_terms) if ae_terms else AE_TERMS_FILE)
+    problems += term_problems
     rows: dict[str, list[dict]] = {k: [] for k in ("studies", "arms", "outcomes", "hazard_ratios",
                                                    "adverse_events", "conflicts", "eligibility",
                                                    "baseline", "design_details", "risk_of_bias")}
     for f, records, _ in parsed:
         if f.name in broken_files:
-            withheld += [st.study_id for _, st in records.get("studies", [])]
             continue
         for _, st in records["studies"]:
             if st.study_id in withheld:
@@ -274,9 +473,10 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
                 a = arm.model_dump()
                 a["study_id"] = st.study_id
                 rows["arms"].append(a)
+        defined = {st.study_id for _, st in records["studies"]}
         for section in SECTIONS:
             for i, rec in records[section]:
-                if rec.study_id in withheld:
+                if rec.study_id in withheld or rec.study_id not in defined:
                     continue
                 d = rec.model_dump()
                 d["record_id"] = f"{f.stem}:{section}[{i}]"
@@ -296,7 +496,6 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
                     d["covariates"] = ", ".join(d["covariates"])
                     d["value_text"] = _design_text(d["value"])
                 rows[section].append(d)
-    withheld = sorted(set(withheld))
     _mark_conflict_severity(rows)
     return Store(
         studies=_frame(rows["studies"], ["study_id", "source_file", "citation", "doi", "design"]),
@@ -319,7 +518,8 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
             "conflict_id", "study_id", "kind", "severity", "description", "values", "resolution"],
             conflicts=True),
         problems=problems,
-        withheld_studies=withheld,
+        withheld_studies=sorted(withheld),
+        withheld_files=withheld_files,
         eligibility=_frame(rows["eligibility"], [
             "study_id", "field", "kind", "criterion", "admits", "excludes", "age_min",
             "age_min_inclusive", "age_max", "age_max_inclusive", "location", "snippet",
