@@ -25,6 +25,8 @@ class Brief:
     key_numbers: pd.DataFrame
     citations: tuple[str, ...] = ()
     caveats: tuple[str, ...] = ()
+    # further tables of the view, each (heading, DataFrame): the patient's fit, the summary of findings
+    sections: tuple[tuple[str, pd.DataFrame], ...] = ()
 
 
 @dataclass(frozen=True)
