@@ -162,7 +162,8 @@ def _cells(r: dict, cols: list[_Col], size: float) -> dict:
     def wrap(text, c):
         return _wrap_cell(text, c.max_px, size=size)
 
-    mark = "⚠ " if r["conflict"] else ""
+    # a major conflict is marked prominently, a minor one quietly
+    mark = {"major": "⚠ ", "minor": "ⓘ "}.get(r.get("conflict_severity") or ("major" if r["conflict"] else ""), "")
     design = SHORT_DESIGN.get(r["design"], r["design"])
     if r["source_kind"] == "review":
         design += " (review)"
@@ -218,7 +219,7 @@ def _hover(r: dict) -> str:
         wrapped = "<br>   ".join(esc(x) for x in textwrap.wrap(f"“{snip}”", 90))
         lines.append(f"<i>{esc(loc)}</i>: {wrapped}")
     if r["conflict"]:
-        lines.append("⚠ Conflict: " + "<br>   ".join(esc(x) for x in textwrap.wrap(r["conflict"], 90)))
+        lines.append("Conflict in the paper: " + "<br>   ".join(esc(x) for x in textwrap.wrap(r["conflict"], 90)))
     return "<br>".join(lines)
 
 
@@ -423,7 +424,8 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
             for c, x, w in zip(cols, xs, ws):
                 if c.key not in pc:
                     continue
-                color = "#8a4b00" if kind == "row" and c.key == "t_study" and payload["conflict"] else "#111111"
+                color = ("#8a4b00" if kind == "row" and c.key == "t_study" and payload.get("conflict_severity") == "major"
+                         else "#111111")
                 tip = None
                 if kind == "row" and c.key in ("t_study", "t_effect"):
                     tip = hover
@@ -586,9 +588,11 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
         notes.append("† No CI printed: 95% CI derived from the HR and its p value (dotted whisker).")
     if any(r.get("continuity_correction") for r in records):
         notes.append("‡ An arm with no responders: 0.5 added to every cell (continuity correction).")
-    if any(r["conflict"] for r in records):
+    if any(r.get("conflict_severity") == "major" for r in records):
         notes.append("⚠ The paper contradicts itself on a number of this row (hover for both values; "
                      "the evidence browser shows both snippets).")
+    if any(r.get("conflict_severity") == "minor" for r in records):
+        notes.append("ⓘ A minor inconsistency in the paper (wording or a detail) touches this row; hover for it.")
     if measure != "HR" and records:
         notes.append("Computed from counts: " + ("risk ratio with a log-scale 95% CI." if measure == "RR"
                      else "risk difference with Newcombe's hybrid score 95% CI (method 10)."))

@@ -6,6 +6,7 @@ import pandas as pd
 from components.tables import format_value
 from evidence.naming import DESIGN_LABELS, ENDPOINT_LABELS, POPULATION_LABELS, design_label, study_name
 
+from . import conflicts
 from .links import Many
 from .model import PRESENT, ViewModel
 
@@ -20,16 +21,6 @@ ENDPOINT_GROUPS = {
     "Follow-up": ["followup_median"],
 }
 HR_GROUPS = {"OS": ["OS"], "PFS": ["PFS"], "TTP": ["TTP"], "DFS": ["DFS"], "Response": [], "Follow-up": []}
-
-
-def _conflict_text(ids, conflicts: pd.DataFrame) -> str:
-    if not isinstance(ids, list) or not ids:
-        return ""
-    texts = []
-    for cid in ids:
-        row = conflicts[conflicts.conflict_id == cid]
-        texts.append(f"⚠ {row.description.iloc[0]}" if len(row) else f"⚠ {cid}")
-    return " ".join(texts)
 
 
 def _filter_studies(store, studies, designs):
@@ -61,7 +52,7 @@ def outcome_rows(store, studies=None, designs=None, endpoint_groups=None, popula
             "Criteria": r["criteria"] if isinstance(r["criteria"], str) else "",
             "Population": r["population"] + (f": {r['subgroup']}" if isinstance(r.get("subgroup"), str) else ""),
             "Derived": r["formula"] if r["derived"] else "",
-            "Conflict": _conflict_text(r["conflict_ids"], store.conflicts),
+            "Conflict": conflicts.text(r["conflict_ids"], store.conflicts, r.get("evidence_file"), " "),
             "Location": r["location"],
             "Snippet": r["snippet"],
             "study_id": r["study_id"], "arm_id": r["arm_id"], "endpoint": r["endpoint"],
@@ -91,7 +82,7 @@ def hazard_ratio_rows(store, studies=None, designs=None, endpoint_groups=None, p
             "p": r["p_text"] or "",
             "Adjusted for": r["adjusted_for"] if r["adjusted"] else "unadjusted",
             "Population": r["population"] + (f": {r['subgroup']}" if isinstance(r.get("subgroup"), str) else ""),
-            "Conflict": _conflict_text(r["conflict_ids"], store.conflicts),
+            "Conflict": conflicts.text(r["conflict_ids"], store.conflicts, r.get("evidence_file"), " "),
             "Location": r["location"],
             "Snippet": r["snippet"],
             "study_id": r["study_id"],
@@ -116,7 +107,7 @@ def adverse_event_rows(store, studies=None, designs=None) -> pd.DataFrame:
             "Grade": r["grade"],
             "n/N": n, "%": pct,
             "Derived": r["formula"] if r["derived"] else "",
-            "Conflict": _conflict_text(r["conflict_ids"], store.conflicts),
+            "Conflict": conflicts.text(r["conflict_ids"], store.conflicts, r.get("evidence_file"), " "),
             "Location": r["location"], "Snippet": r["snippet"], "study_id": r["study_id"],
         })
     return pd.DataFrame(rows, columns=["Study", "Arm", "Term (paper)", "Term (harmonised)", "Grade", "n/N", "%",
