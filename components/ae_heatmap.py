@@ -45,7 +45,8 @@ COUNT_ONLY_FILL = "#e4e4e4"    # a count printed without a denominator: no colou
 DARK_TEXT = "#000000"
 LIGHT_TEXT = "#ffffff"
 NR_TEXT = "NR"
-CONFLICT_MARK = "⚠"
+CONFLICT_MARK = "⚠"           # a major conflict, or a printed percent that disagrees with its count
+MINOR_MARK = "ⓘ"              # a minor conflict (wording, a detail): marked quietly
 NORMAL_FONT = 14               # components.view_chrome.figure_font_size(False); 18 in presentation mode
 FONT = dict(family="Arial, Helvetica, sans-serif", size=NORMAL_FONT, color="#111111")
 ROW_HEIGHT = 36            # px per row (terms and organ-system headers) at 14 px: two lines of 13 px cell text
@@ -165,12 +166,11 @@ def cell_text(cell) -> str:
     if cell["status"] == "NR":
         return NR_TEXT
     pct = cell["percent"]
-    mark = f" {CONFLICT_MARK}" if cell["mismatch"] or cell["conflict_ids"] else ""
+    mark = (f" {CONFLICT_MARK}" if cell["mismatch"] or cell.get("conflict_severity") == "major"
+            else f" {MINOR_MARK}" if cell["conflict_ids"] else "")
     if not _has_percent(cell):
         return f"n={int(cell['count'])}{mark}<br>no N"
-    top = f"{pct:.1f}%"
-    if mark:
-        top += f" {CONFLICT_MARK}"
+    top = f"{pct:.1f}%" + mark
     if cell["count"] is not None and not pd.isna(cell["count"]):
         bottom = f"{int(cell['count'])}/{int(cell['denominator'])}"
     elif cell["denominator"] is not None and not pd.isna(cell["denominator"]):
@@ -185,7 +185,8 @@ def _has_percent(cell) -> bool:
 
 
 def _grade_text(cell) -> str:
-    band = {"3-4": "grade 3-4", "any": "any grade", "1-2": "grade 1-2"}.get(cell["grade"], cell["grade"])
+    band = {"3-4": "grade 3-4", "any": "any grade", "1-2": "grade 1-2",
+            "moderate-severe": "moderate or severe, as printed (not grade 3-4)"}.get(cell["grade"], cell["grade"])
     if cell["derived"]:
         return f"{band}, derived: {esc(cell['formula'])}"
     return f"{band}, as printed"
@@ -205,16 +206,21 @@ def hover_text(cell, column_label: str) -> str:
         lines.append(f"{int(cell['count'])}/{int(cell['denominator'])} = {cell['computed_percent']:.1f}%"
                      + (f" (printed {cell['printed_percent']:g}%)" if cell["printed_percent"] is not None
                         and not pd.isna(cell["printed_percent"]) else ""))
+    elif _has_percent(cell) and cell["count"] is not None and not pd.isna(cell["count"]) and cell["denominator"]:
+        lines.append(f"{cell['printed_percent']:g}% as printed ({int(cell['count'])}/{int(cell['denominator'])}"
+                     f" = {100 * cell['count'] / cell['denominator']:.1f}%)")
     elif _has_percent(cell):
         lines.append(f"{cell['printed_percent']:g}% as printed; the paper gives no count")
     else:
         lines.append(f"{int(cell['count'])} patients as printed; no denominator or percent, so no colour")
     if cell["mismatch"]:
         lines.append(f"{CONFLICT_MARK} printed {cell['printed_percent']:g}% ≠ {int(cell['count'])}/"
-                     f"{int(cell['denominator'])}; the colour uses the count")
+                     f"{int(cell['denominator'])}; the colour uses the "
+                     + ("count" if cell["percent_source"] == "count/denominator" else "printed percent"))
     lines.append(f"{esc(cell['location'])}: {_snippet(cell['snippet'])}")
+    mark = MINOR_MARK if cell.get("conflict_severity") == "minor" else CONFLICT_MARK
     for c in cell["conflicts"]:
-        lines.append(f"{CONFLICT_MARK} " + "<br>".join(esc(x) for x in wrap_chars(c, 70, 4)))
+        lines.append(f"{mark} " + "<br>".join(esc(x) for x in wrap_chars(c, 70, 4)))
     if cell["n_alternatives"]:
         lines.append(f"(printed {cell['n_alternatives'] + 1} times at this band; first record shown)")
     return "<br>".join(lines)

@@ -126,6 +126,9 @@ def show_problems(store) -> None:
     if not store.problems:
         return
     withheld = ", ".join(store.withheld_studies) or "none"
+    unread = getattr(store, "withheld_files", [])
+    if unread:
+        withheld += f" (files not read at all: {', '.join(unread)})"
     lines = "\n".join(f"- {literal(p)}" for p in store.problems[:20])
     more = f"\n- ... and {len(store.problems) - 20} more" if len(store.problems) > 20 else ""
     st.error(f"**The evidence files have {len(store.problems)} problem(s).** Studies withheld until fixed: "

@@ -40,6 +40,7 @@ class Upload:
     ipd: pd.DataFrame
     notes: tuple[str, ...]
     label: str = "Uploaded curve"
+    fidelity: pd.DataFrame | None = None     # the digitised curve and events against the rebuilt data
 
 
 def _digitised_fingerprint() -> tuple:
@@ -133,6 +134,8 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
     # fidelity first where it changes how the chart reads: a hazard ratio the curves do not give back
     hrs = si.reported_hazard_ratios(store, shown)
     fid = ss.fidelity(shown, stats, rebuilt, hrs)
+    if upload is not None and upload.fidelity is not None and len(upload.fidelity):
+        fid = pd.concat([fid, upload.fidelity], ignore_index=True)
     texts["hr_gaps"] = sv.hr_gap_warnings(fid, names)
     if family == "PFS" and len(endpoints) > 1:
         texts["pfs_ttp"] = "PFS counts death as an event, TTP does not: curves of the two endpoints are not interchangeable."
@@ -160,7 +163,8 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
     texts["rmst_caption"] = (f"From the pseudo-data. RMST (mean months event-free) up to {tau:g} months, the longest "
                              "time every curve shown covers." if tau else "From the pseudo-data.")
     medians = sv.median_rmst_table(rows, tau)
-    tables = {"medians": medians, "fidelity": sv.fidelity_table(fid, {s.key: names[s.key] for s in shown})}
+    fid_names = {s.key: names[s.key] for s in shown} | ({"upload": upload.label} if upload is not None else {})
+    tables = {"medians": medians, "fidelity": sv.fidelity_table(fid, fid_names)}
     cites = tuple(c for c in store.studies[store.studies.study_id.isin({s.study_id for s in shown})].citation
                   if isinstance(c, str))
     brief = Brief(title=title, figure="curves", key_numbers=medians, citations=cites,
