@@ -46,7 +46,7 @@ DARK_TEXT = "#000000"
 LIGHT_TEXT = "#ffffff"
 NR_TEXT = "NR"
 CONFLICT_MARK = "⚠"           # a major conflict, or a printed percent that disagrees with its count
-MINOR_MARK = "ⓘ"              # a minor conflict (wording, a detail): marked quietly
+MINOR_MARK = "*"              # a minor conflict (wording, a detail): marked quietly
 NORMAL_FONT = 14               # components.view_chrome.figure_font_size(False); 18 in presentation mode
 FONT = dict(family="Arial, Helvetica, sans-serif", size=NORMAL_FONT, color="#111111")
 ROW_HEIGHT = 36            # px per row (terms and organ-system headers) at 14 px: two lines of 13 px cell text

@@ -70,7 +70,7 @@ def open_view(page: str, store) -> tuple[ViewModel, dict]:
 
 def header(model: ViewModel, params: dict[str, str], store, title: str | None = None) -> None:
     """Title and link box on one line, then what the link could not use and the store's problems."""
-    head, link = st.columns([5, 1], vertical_alignment="bottom")
+    head, link = st.columns([2.6, 1], vertical_alignment="bottom")
     head.title(title or model.title)
     share_box(model, params, where=link)
     for n in model.notices:
@@ -109,7 +109,7 @@ def _base_url() -> str | None:
 def share_box(model: ViewModel, params: dict[str, str], where=None) -> None:
     """'Link to this view': a plain text field in a popover (no code highlighter to load)."""
     where = where or st
-    with where.popover("🔗 Link to this view"):
+    with where.popover("Link to this view", icon=":material/link:", width="stretch"):
         st.text_input("Link to this view", value=view_link(_base_url(), model.path, params),
                       key=f"{model.page}.share_link", label_visibility="collapsed")
         st.caption("Select the link and copy it (Ctrl+C or ⌘C). Opening it reproduces this view; "

@@ -163,7 +163,7 @@ def _cells(r: dict, cols: list[_Col], size: float) -> dict:
         return _wrap_cell(text, c.max_px, size=size)
 
     # a major conflict is marked prominently, a minor one quietly
-    mark = {"major": "⚠ ", "minor": "ⓘ "}.get(r.get("conflict_severity") or ("major" if r["conflict"] else ""), "")
+    mark = {"major": "⚠ ", "minor": "* "}.get(r.get("conflict_severity") or ("major" if r["conflict"] else ""), "")
     design = SHORT_DESIGN.get(r["design"], r["design"])
     if r["source_kind"] == "review":
         design += " (review)"
@@ -592,7 +592,7 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
         notes.append("⚠ The paper contradicts itself on a number of this row (hover for both values; "
                      "the evidence browser shows both snippets).")
     if any(r.get("conflict_severity") == "minor" for r in records):
-        notes.append("ⓘ A minor inconsistency in the paper (wording or a detail) touches this row; hover for it.")
+        notes.append("* A minor inconsistency in the paper (wording or a detail) touches this row; hover for it.")
     if measure != "HR" and records:
         notes.append("Computed from counts: " + ("risk ratio with a log-scale 95% CI." if measure == "RR"
                      else "risk difference with Newcombe's hybrid score 95% CI (method 10)."))

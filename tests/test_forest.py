@@ -187,9 +187,9 @@ def test_conflicted_rows_carry_a_visible_mark(store):
             ys.update(dict(zip(tr.ids, tr.y)))
     for r in rows.itertuples():
         study_cell = _row_annotations(fig, ys[r.row_id])[0]
-        # a major conflict is marked prominently (⚠), a minor one quietly (ⓘ), none not at all
-        expected = {"major": "⚠", "minor": "ⓘ"}.get(r.conflict_severity, "")
-        assert study_cell[:1] == expected or (not expected and study_cell[:1] not in "⚠ⓘ"), r.row_id
+        # a major conflict is marked prominently (⚠), a minor one quietly (*), none not at all
+        expected = {"major": "⚠", "minor": "*"}.get(r.conflict_severity, "")
+        assert study_cell[:1] == expected or (not expected and study_cell[:1] not in "⚠*"), r.row_id
     # and the hover names the conflict
     hovers = " ".join(h for tr in fig.data if tr.meta == "estimates" for h in tr.customdata)
     first = store.conflicts[(store.conflicts.conflict_id == conflicted.conflict_ids.iloc[0][0])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-MARKS = {"major": "⚠", "minor": "ⓘ"}
+MARKS = {"major": "⚠", "minor": "*"}
 
 
 def records(ids, evidence_file, conflicts: pd.DataFrame) -> pd.DataFrame:
@@ -38,7 +38,7 @@ def severity(ids, conflicts: pd.DataFrame, evidence_file=None) -> str:
 
 
 def text(ids, conflicts: pd.DataFrame, evidence_file=None, joiner: str = " | ") -> str:
-    """'⚠ major: <description>' / 'ⓘ minor: <description>', one per conflict; '' without any."""
+    """'⚠ major: <description>' / '* minor: <description>', one per conflict; '' without any."""
     hit = records(ids, evidence_file, conflicts)
     if not isinstance(ids, (list, tuple)) or not ids:
         return ""
