@@ -49,13 +49,14 @@ def build(state: dict, store, params: dict) -> ViewModel:
         rows = fr.hazard_ratio_rows(store, endpoints, studies=state["studies"], designs=state["design"],
                                     adjustment=state["adjusted"], populations=state["population"],
                                     comparisons=state["comparisons"], sort=state["sort"])
+    # selected studies without a row for this endpoint: 'No PFS hazard ratio reported by: Sun 2022 (reports TTP)'
+    note, note_names = fr.missing_rows_note(store, rows, endpoints, state["studies"], state["design"],
+                                            measure=measure if is_response else "HR")
+    # after the note: a study hidden for the patient is named apart, not as 'no row'
     profile = pt.profile_of(state)
     hidden_outside = []
     if profile:
         rows, hidden_outside = _patient_rows(rows, store, profile, state.get("hide_outside", False))
-    # selected studies without a row for this endpoint: 'No PFS hazard ratio reported by: Sun 2022 (reports TTP)'
-    note, note_names = fr.missing_rows_note(store, rows, endpoints, state["studies"], state["design"],
-                                            measure=measure if is_response else "HR")
     measure_name = {"RR": "risk ratios", "RD": "risk differences"}[measure] if is_response else "hazard ratios"
     title = f"{ENDPOINT_NAMES[endpoint]}: {measure_name}"
     texts = {"missing_note": note, "missing_names": note_names, "is_response": is_response,
