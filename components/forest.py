@@ -84,7 +84,9 @@ SUB = "#555555"          # the muted second line (design, p): still 7:1 contrast
 def _columns(measure: str, patient: bool = False) -> tuple[list[_Col], list[_Col]]:
     left, right = _base_columns(measure)
     if patient:   # a patient profile is set: does each study admit the patient?
-        left.append(_Col(["Patient", ("fit", SUB)], "t_patient", 64, "center"))
+        # the comparison gives up the width, so the figure still fits a 1280-px laptop screen
+        next(c for c in left if c.key == "t_comparison").max_px -= 40
+        left.append(_Col(["Patient", ("fit", SUB)], "t_patient", 54, "center"))
     return left, right
 
 
