@@ -19,7 +19,7 @@ def test_profile_from_the_link_fills_the_panel_and_is_written_back():
     assert _link(at)["patient"] in ("age:72,child_pugh:A6", ["age:72,child_pugh:A6"])
     shown = " ".join(texts(at))
     assert "Patient: Child-Pugh A6, age 72" in shown
-    assert "nothing of it is stored or logged on the server" in shown
+    assert "never stores it on disk or logs it" in shown
 
 
 def test_tampered_profile_values_are_named_and_dropped():

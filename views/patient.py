@@ -28,8 +28,10 @@ VALUE_LABELS = {
               "systemic": "after first-line systemic therapy"},
 }
 SELECT_FIELDS = tuple(f for f in PROFILE_FIELDS if f != "age")
-PRIVACY = ("Categories only: nothing here identifies a person. The profile lives in this page's link and "
-           "your browser session; nothing of it is stored or logged on the server.")
+# true as written: no code of ours logs a query string (deploy/nginx.conf logs paths only), and the view
+# cache holds built views in memory only
+PRIVACY = ("Categories only: nothing here identifies a person. The profile travels in this page's link; the "
+           "server holds it in memory only to build the view and never stores it on disk or logs it.")
 MARKS = {"within": "✓ within", "outside": "✗ outside", "unclear": "? unclear"}
 VERDICT_ORDER = {"within": 0, "outside": 1, "unclear": 2}
 SUBGROUP_NOTE = ("Subgroup results are hypothesis-generating: few patients, and no test of interaction "

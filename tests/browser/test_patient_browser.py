@@ -33,7 +33,7 @@ def test_overview_with_a_profile(browser, app_url, width, height):
     # the verdict table and the subgroups come before the two study tables
     assert page.locator('[data-testid="stDataFrame"]').count() == 4
     sidebar = page.locator('[data-testid="stSidebar"]')
-    assert sidebar.get_by_text("nothing of it is stored or logged on the server", exact=False).count() == 1
+    assert sidebar.get_by_text("never stores it on disk or logs it", exact=False).count() == 1
     assert parse_qs(urlparse(page.url).query)["patient"] == [PROFILE]
     _shots(page, f"patient_overview_{width}x{height}")
     context.close()
