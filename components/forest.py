@@ -81,7 +81,16 @@ class _Col:
 SUB = "#555555"          # the muted second line (design, p): still 7:1 contrast on white
 
 
-def _columns(measure: str) -> tuple[list[_Col], list[_Col]]:
+def _columns(measure: str, patient: bool = False) -> tuple[list[_Col], list[_Col]]:
+    left, right = _base_columns(measure)
+    if patient:   # a patient profile is set: does each study admit the patient?
+        # the comparison gives up the width, so the figure still fits a 1280-px laptop screen
+        next(c for c in left if c.key == "t_comparison").max_px -= 40
+        left.append(_Col(["Patient", ("fit", SUB)], "t_patient", 54, "center"))
+    return left, right
+
+
+def _base_columns(measure: str) -> tuple[list[_Col], list[_Col]]:
     study = _Col(["Study", ("design", SUB)], "t_study", 132)
     if measure == "HR":
         left = [study, _Col(["Comparison", ("exp. vs ref.", SUB)], "t_comparison", 150),
@@ -186,6 +195,9 @@ def _cells(r: dict, cols: list[_Col], size: float) -> dict:
                               f"{r['events_reference']}/{r['n_reference']}", c)
         elif c.key == "t_criteria":
             out[c.key] = wrap(r["criteria"] or "", c)
+        elif c.key == "t_patient":
+            fit = r.get("patient_fit") or "unclear"
+            out[c.key] = [(PATIENT_MARKS[fit][0], PATIENT_COLOURS[fit]), (fit, PATIENT_COLOURS[fit])]
         elif c.key == "t_effect":
             level = _ci_level_text(r)
             out[c.key] = wrap(_effect_text(r), c) + [(f"p {_p_text(r)}" + (f" · {level}" if level else ""), SUB)]
@@ -196,6 +208,18 @@ def _cells(r: dict, cols: list[_Col], size: float) -> dict:
             else:
                 out[c.key] = ["unadj."]
     return out
+
+
+PATIENT_MARKS = {"within": ("✓", "within"), "outside": ("✗", "outside"), "unclear": ("?", "unclear")}
+PATIENT_COLOURS = {"within": "#1a6b30", "outside": "#a32020", "unclear": "#555555"}   # >= 4.5:1 on white
+
+
+def _patient_hover(r: dict) -> str:
+    lines = [f"<b>Patient: {esc(r.get('patient_fit') or 'unclear')}</b>"]
+    for why in str(r.get("patient_why") or "").split("; "):
+        if why:
+            lines.append("<br>   ".join(esc(x) for x in textwrap.wrap(why, 90)))
+    return "<br>".join(lines)
 
 
 def _hover(r: dict) -> str:
@@ -303,7 +327,7 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
     pooled = pooled or []
     measure = rows["measure"].iloc[0] if len(rows) else "HR"
     log_axis = measure in ("HR", "RR")
-    left, right = _columns(measure)
+    left, right = _columns(measure, patient="patient_fit" in rows.columns)
     k = font_size / 14
     tfs = max(12, round(TABLE_FONT_SIZE * k))        # never below 12 px
     line_px, pad_px, gap_px, edge_px = LINE_PX * tfs / TABLE_FONT_SIZE, ROW_PAD_PX * k, GAP_PX * k, EDGE_PX
@@ -429,6 +453,8 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
                 tip = None
                 if kind == "row" and c.key in ("t_study", "t_effect"):
                     tip = hover
+                elif kind == "row" and c.key == "t_patient":
+                    tip = _patient_hover(payload)
                 elif kind == "row" and c.key == "t_adjusted" and payload["adjusted"]:
                     tip = "Adjusted for " + esc(payload["adjusted_for"])
                 put_text(pc[c.key], side, x, w, yc, c.align, bold=(kind == "pooled" and c is left[0]),

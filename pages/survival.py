@@ -10,6 +10,7 @@ from components.store_access import get_store  # noqa: E402
 from components.survival import download_config  # noqa: E402
 from evidence.curve_files import CurveFileError, rebuild_upload  # noqa: E402
 from views import survival  # noqa: E402
+from views.patient import with_patient  # noqa: E402
 
 PAGE = "survival"
 store = get_store()
@@ -21,6 +22,7 @@ with chrome.error_boundary("The survival curves"):
                  help="PFS and TTP are different endpoints: each curve keeps the paper's own endpoint.")
         st.multiselect("Arms (any study)", spec["arms"].options, key=f"{PAGE}.arms",
                        format_func=lambda k: opts["arms"].get(k, k), placeholder="Choose arms to overlay")
+        chrome.drop_arms_button(PAGE, model)
         st.toggle("95% bands", key=f"{PAGE}.bands", help="Confidence bands of the KM of the pseudo-data")
         chrome.presentation_toggle(PAGE)
         with st.expander("Add a digitised curve of your own"):
@@ -42,7 +44,7 @@ with chrome.error_boundary("The survival curves"):
             up = rebuild_upload(up_curve.getvalue(), up_risk.getvalue(),
                                 int(up_events) if up_events is not None else None)
             upload = survival.Upload(up.ipd, tuple(up.notes), up_label or "Uploaded curve", up.fidelity)
-            model = survival.build(model.state, store, model.params, upload=upload)
+            model = with_patient(survival.build(model.state, store, model.params, upload=upload), store)
         except (CurveFileError, ValueError) as exc:
             st.sidebar.error(chrome.literal(f"The uploaded files cannot be used: {exc}"), icon="⚠️")
     elif up_curve is not None or up_risk is not None:

@@ -6,9 +6,10 @@ from typing import Any
 
 import pandas as pd
 
-from .links import Flag
+from .links import Flag, Profile
 
 PRESENT = Flag(False)      # every view's `present` parameter: presentation mode for the meeting-room screen
+PATIENT = Profile()        # every view's `patient` parameter: a patient profile (categories only), default none
 PRESENTATION_FONT = 18     # plotly base font size on the meeting-room screen
 NORMAL_FONT = 14
 

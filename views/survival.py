@@ -10,6 +10,7 @@ from analysis import survival as ss
 from components import survival as sv
 from evidence.curve_files import DIGITISED_DIR
 
+from . import patient as pt
 from . import survival_inputs as si
 from .links import Choice, Flag, Many
 from .model import PRESENT, Brief, ViewModel, font_size
@@ -31,6 +32,7 @@ METHOD_TEXT = (
     "left out of the curve, and flagged in the fidelity table.\n"
     "- The hazard ratio of the pseudo-data comes from an unadjusted Cox model; it checks the reconstruction, "
     "it is not a new result.")
+OUTSIDE_MARK = "✗ outside patient profile"
 REBUILT_CAVEAT = "Curves are reconstructed from published summaries: pseudo-patients, not the trials' data."
 
 
@@ -90,6 +92,12 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
     by_key = {s.key: s for s in sources(store, family)}
     shown = [by_key[k] for k in arms if k in by_key and by_key[k].reconstructable]
     texts: dict = {"options": {"endpoint": FAMILY_LABELS, "arms": names}}
+    # with a patient profile: arms of studies whose criteria exclude the patient are marked, and named
+    # so the page can offer to drop them
+    outside = set(pt.arm_marks(store, pt.profile_of(state), names, lambda k: k.split(":")[0]))
+    if outside:
+        texts["options"]["arms"] = {k: n + (f" {OUTSIDE_MARK}" if k in outside else "") for k, n in names.items()}
+    texts["patient_outside_arms"] = [k for k in arms if k in outside]
     lacking = [names[k] for k in arms if k not in by_key]
     if lacking:
         texts["lacking"] = f"No {FAMILY_LABELS[family]} numbers reported for: {', '.join(lacking)}."
@@ -116,7 +124,8 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
         qualifier += ["matched cohort"] if s.population == "matched" else []
         # the risk table stops where the rebuilt curve stops: a blank, not a 0, beyond it
         shown_times = [x for x in times if x <= stats[s.key].last_time + 1e-9]
-        curves.append(sv.CurveView(key=s.key, name=names[s.key], basis=s.label, stats=stats[s.key],
+        curves.append(sv.CurveView(key=s.key, name=names[s.key] + (f" {OUTSIDE_MARK}" if s.key in outside else ""),
+                                   basis=s.label, stats=stats[s.key],
                                    at_risk=ss.number_at_risk(rebuilt[s.key], shown_times), anchors=s.anchors,
                                    short_name=names[s.key], qualifier=" · ".join(qualifier), conflicts=s.conflicts))
     if upload is not None:
