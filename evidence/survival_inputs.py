@@ -20,7 +20,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from . import reconstruct
+from analysis import reconstruct
 from .curve_files import CurveFileError, DIGITISED_DIR, load_digitised
 
 FAMILIES = {"OS": ("OS",), "PFS": ("PFS", "TTP")}
