@@ -21,6 +21,9 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.clicks import clean_outline
+from analysis.cox import cox_log_hr
+
 # How far a digitised survival value may overshoot 1 (a click above the top of
 # the axis) before we refuse it: beyond this it is a percent scale or a mistake.
 _SURVIVAL_OVERSHOOT = 0.05
@@ -130,19 +133,22 @@ def _step_value(t: np.ndarray, s: np.ndarray, at: float) -> float:
     return float(s[np.searchsorted(t, at, side="right") - 1])
 
 
-def _interval_pass(T, S, lo, up, t_end, ncensor, n_start, km_in, first_interval):
+def _interval_pass(T, S, lo, up, t_end, ncensor, n_start, km_in, first_interval, theta=0.0):
     """One pass of Guyot's step over one interval of the risk table.
 
-    Censorings are spread evenly over [T[lo], t_end) and recomputed from zero
-    on every pass: the original R code could keep counts from an earlier pass
-    (pitfall 1), which shifted patients between intervals.
+    Censorings are spread over [T[lo], t_end) and recomputed from zero on every
+    pass (the original R code could keep counts from an earlier pass, which
+    shifted patients between intervals). theta is the censoring-timing
+    parameter shared by every interval: at 0 the censorings are evenly spaced;
+    above 0 they come later in each interval (more patients at risk at each
+    drop, so more deaths), below 0 earlier.
 
     One refinement: where few patients remain, the size of a drop tells how
     many were at risk (one death among 3 is a drop of a third). When the
-    evenly spread censorings leave a number at risk that cannot produce the
-    digitised drop (n x drop far from a whole number), censorings planned for
-    later in the same interval are moved before the drop until it can. The
-    interval's total is unchanged, so the risk table is still met.
+    censorings leave a number at risk that cannot produce the digitised drop
+    (n x drop far from a whole number), censorings planned for later in the
+    same interval are moved before the drop until it can. The interval's total
+    is unchanged, so the risk table is still met.
 
     Returns events per point, censoring times per point, the number left at
     risk, the KM at the end and the summed distance between the rebuilt KM and
@@ -152,7 +158,8 @@ def _interval_pass(T, S, lo, up, t_end, ncensor, n_start, km_in, first_interval)
     d = [0] * size
     cen_times: list[list[float]] = [[] for _ in range(size)]
     if ncensor > 0 and t_end > T[lo]:
-        ct = T[lo] + np.arange(1, ncensor + 1) * (t_end - T[lo]) / (ncensor + 1)
+        u = np.arange(1, ncensor + 1) / (ncensor + 1)
+        ct = T[lo] + (u ** math.exp(-theta)) * (t_end - T[lo])
         idx = np.clip(np.searchsorted(T[lo:up + 1], ct, side="right") - 1, 0, size - 1)
         for c, j in zip(ct.tolist(), idx.tolist()):
             cen_times[j].append(c)
@@ -198,70 +205,90 @@ def _pull_censorings(cen_times, j, count, t_prev, t_here):
     cen_times[j - 1].extend(t_prev + (t_here - t_prev) * (i + 1) / (count + 1) for i in range(count))
 
 
-def guyot(curve_t: Sequence[float], curve_s: Sequence[float], risk_t: Sequence[float],
-          risk_n: Sequence[float], total_events: int | None = None) -> pd.DataFrame:
-    """Guyot et al. 2012: pseudo patient data from a digitised curve and its risk table.
+def _whole_events(total_events, n0: int) -> int | None:
+    if total_events is None:
+        return None
+    if isinstance(total_events, float) and not total_events.is_integer():
+        raise ValueError(f"total_events must be a whole number, got {total_events}")
+    total_events = int(total_events)
+    if not 0 <= total_events <= n0:
+        raise ValueError(f"total_events ({total_events}) must be between 0 and the number at risk at time 0 ({n0})")
+    return total_events
 
-    curve_t, curve_s: digitised points (time in months, survival 0-1).
-    risk_t, risk_n: the number-at-risk table; it must start at time 0. A table
-    with the single row (0, n) is allowed (only the total is known).
-    total_events: deaths (or progressions) when the paper reports them; used to
-    calibrate censoring after the last risk-table time.
-    Returns a DataFrame (time, event), one row per patient (risk_n[0] rows).
+
+class _Outline:
+    """A cleaned digitised curve aligned with its risk table, ready for inversion."""
+
+    def __init__(self, t, s, risk_times, n_risk, total_events=None):
+        t = _as_array(t, "curve times")
+        s = _as_array(s, "curve survival")
+        clean_curve(t, s)                       # the same checks and messages as before
+        self.T, self.S, self.style = clean_outline(np.clip(t, 0.0, None), np.clip(s, 0.0, 1.0))
+        self.rt, self.rn = clean_risk_table(risk_times, n_risk)
+        self.n0 = int(self.rn[0])
+        self.total_events = _whole_events(total_events, self.n0)
+
+    @property
+    def end(self) -> float:
+        return float(self.T[-1])
+
+    def aligned(self, end: float | None = None):
+        """Points, survival, risk-table rows and interval bounds, the curve run flat to `end`."""
+        T, S, rt, rn = self.T, self.S, self.rt, self.rn
+        if end is not None and end > T[-1]:
+            T, S = np.r_[T, end], np.r_[S, S[-1]]
+        # Risk-table times after the curve's end: patients still at risk there mean
+        # the curve runs on flat; a row with nobody left adds nothing and is dropped.
+        beyond = rt > T[-1]
+        if beyond.any():
+            if (rn[beyond] > 0).any():
+                t_far = float(rt[beyond][rn[beyond] > 0].max())
+                T, S = np.r_[T, t_far], np.r_[S, S[-1]]
+                keep = rt <= t_far
+            else:
+                keep = ~beyond
+            rt, rn = rt[keep], rn[keep]
+        # A point at every risk-table time, so that each interval starts with one.
+        extra = [x for x in rt if not np.isclose(T, x, rtol=0, atol=1e-12).any()]
+        if extra:
+            vals = [_step_value(T, S, x) for x in extra]
+            T = np.r_[T, extra]
+            S = np.r_[S, vals]
+            order = np.argsort(T, kind="mergesort")
+            T, S = T[order], S[order]
+        lower = [int(np.flatnonzero(np.isclose(T, x, rtol=0, atol=1e-12))[0]) for x in rt]
+        upper = [lower[i + 1] - 1 for i in range(len(rt) - 1)] + [len(T) - 1]
+        return T, S, rt, rn, lower, upper
+
+
+def _logistic(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
+
+
+def _invert(T, S, rt, rn, lower, upper, n0, theta, with_events):
+    """Guyot's inversion with censoring timing theta.
+
+    With events reported, theta also sets how many are censored after the
+    last risk-table time (fewer as theta grows): one parameter moves every
+    interval the same way, so a mismatch in the event count is not dumped
+    on the tail. Returns (times, events, misfit).
     """
-    T, S = clean_curve(curve_t, curve_s)
-    rt, rn = clean_risk_table(risk_t, risk_n)
-    n0 = int(rn[0])
-    if total_events is not None:
-        if isinstance(total_events, float) and not total_events.is_integer():
-            raise ValueError(f"total_events must be a whole number, got {total_events}")
-        total_events = int(total_events)
-        if not 0 <= total_events <= n0:
-            raise ValueError(f"total_events ({total_events}) must be between 0 and the number at risk at time 0 ({n0})")
-
-    # Risk-table times after the curve's end: patients still at risk there mean
-    # the curve runs on flat; a row with nobody left adds nothing and is dropped.
-    beyond = rt > T[-1]
-    if beyond.any():
-        if (rn[beyond] > 0).any():
-            t_far = float(rt[beyond][rn[beyond] > 0].max())
-            T, S = np.r_[T, t_far], np.r_[S, S[-1]]
-            keep = rt <= t_far
-        else:
-            keep = ~beyond
-        rt, rn = rt[keep], rn[keep]
-    # A point at every risk-table time, so that each interval starts with one.
-    extra = [x for x in rt if not np.isclose(T, x, rtol=0, atol=1e-12).any()]
-    if extra:
-        vals = [_step_value(T, S, x) for x in extra]
-        T = np.r_[T, extra]
-        S = np.r_[S, vals]
-        order = np.argsort(T, kind="mergesort")
-        T, S = T[order], S[order]
-    lower = [int(np.flatnonzero(np.isclose(T, x, rtol=0, atol=1e-12))[0]) for x in rt]
-    m = len(rt)
-    N = len(T)
-    upper = [lower[i + 1] - 1 for i in range(m - 1)] + [N - 1]
-
+    m, N = len(rt), len(T)
     d_all = np.zeros(N, dtype=int)
-    cen_all = np.zeros(N, dtype=int)
-    cen_times_all: dict[int, np.ndarray] = {}
+    cen_lists: dict[int, list[float]] = {}
     ncensor_used: list[int] = []
-    n_start = n0
-    km = 1.0
+    n_start, km, misfit = n0, 1.0, 0.0
     for i in range(m):
         lo, up = lower[i], upper[i]
-        last_interval = i == m - 1
-        if not last_interval:
+        if i < m - 1:
             target = int(rn[i + 1])
             t_end = float(T[lower[i + 1]])
             s_lo = S[lo] if S[lo] > 0 else 1e-12
             ncensor = int(round(n_start * S[lower[i + 1]] / s_lo - target))
-            best = None
-            seen = set()
+            best, seen = None, set()
             for _ in range(_MAX_PASSES):
                 ncensor = max(ncensor, 0)
-                res = _interval_pass(T, S, lo, up, t_end, ncensor, n_start, km, i == 0)
+                res = _interval_pass(T, S, lo, up, t_end, ncensor, n_start, km, i == 0, theta)
                 gap = res[2] - target
                 if best is None or abs(gap) < abs(best[1]):
                     best = (res, gap, ncensor)
@@ -271,76 +298,124 @@ def guyot(curve_t: Sequence[float], curve_s: Sequence[float], risk_t: Sequence[f
                 ncensor = ncensor + gap
             res, gap, ncensor = best
             if gap == 0:
-                # Several censoring counts can meet the risk table (say 3
-                # censored + 2 deaths or 4 censored + 1 death); the original
-                # takes whichever the loop meets first. Keep the one whose KM
-                # follows the digitised curve best.
+                # Several censoring counts can meet the risk table (3 censored + 2
+                # deaths or 4 censored + 1 death): keep the one whose KM follows
+                # the digitised curve best.
                 for alt in (ncensor - 2, ncensor - 1, ncensor + 1, ncensor + 2):
                     if 0 <= alt <= n_start:
-                        r2 = _interval_pass(T, S, lo, up, t_end, alt, n_start, km, i == 0)
+                        r2 = _interval_pass(T, S, lo, up, t_end, alt, n_start, km, i == 0, theta)
                         if r2[2] == target and r2[4] < res[4] - 1e-12:
                             res = r2
         else:
             t_end = float(T[up])
-            if total_events is None:
-                if m > 1 and T[upper[m - 2]] > T[0]:
-                    # Guyot's rule: censor at the average rate of the earlier intervals
-                    rate = sum(ncensor_used) / (T[upper[m - 2]] - T[0])
-                    ncensor = min(int(round(rate * (t_end - T[lo]))), n_start)
-                else:
-                    ncensor = 0
-                res = _interval_pass(T, S, lo, up, t_end, ncensor, n_start, km, i == 0)
+            # Guyot's rule: censor at the average rate of the earlier intervals
+            if m > 1 and T[upper[m - 2]] > T[0]:
+                rate = sum(ncensor_used) / (T[upper[m - 2]] - T[0])
+                base = min(rate * (t_end - T[lo]), float(n_start))
             else:
-                needed = total_events - int(d_all[:lo].sum())
-
-                def run(nc):
-                    return _interval_pass(T, S, lo, up, t_end, nc, n_start, km, i == 0)
-
-                # more censoring -> fewer at risk -> fewer events: bisect for the count
-                lo_c, hi_c = 0, n_start
-                r_lo = run(0)
-                if int(r_lo[0].sum()) <= needed:
-                    res = r_lo
-                else:
-                    while hi_c - lo_c > 1:
-                        mid = (lo_c + hi_c) // 2
-                        if int(run(mid)[0].sum()) > needed:
-                            lo_c = mid
-                        else:
-                            hi_c = mid
-                    # the count moves in uneven steps (shifting every censoring time can
-                    # change two drops at once): look around the bisection for an exact hit
-                    near = range(max(0, lo_c - 10), min(n_start, hi_c + 10) + 1)
-                    cands = [run(nc) for nc in near]
-                    res = min(cands, key=lambda r: (abs(int(r[0].sum()) - needed), r[4]))
-        d, cen_times, n_end, km, _ = res
+                base = 0.0
+            if with_events and n_start > 0:
+                share = min(max(base / n_start, 0.02), 0.98) if m > 1 else 0.5
+                ncensor = int(round(n_start * _logistic(math.log(share / (1 - share)) - theta)))
+            else:
+                ncensor = int(round(base))
+            # evenly spread: after the last risk-table time theta sets how many, not when
+            res = _interval_pass(T, S, lo, up, t_end, ncensor, n_start, km, i == 0)
+        d, cen_times, n_end, km, mis = res
+        misfit += mis
         d_all[lo:up + 1] = d
         for j, c in enumerate(cen_times):
             if c:
-                cen_times_all[lo + j] = np.asarray(c, dtype=float)
-                cen_all[lo + j] = len(c)
+                cen_lists[lo + j] = c
         ncensor_used.append(int(sum(len(c) for c in cen_times)))
-        # The next interval starts from the patients this reconstruction really
-        # has left (equal to the table whenever the loop converged), so that the
-        # output has exactly one row per patient.
+        # the next interval starts from the patients this reconstruction has left
         n_start = n_end
-
     times: list[float] = []
     events: list[int] = []
     for k in range(N):
         if d_all[k]:
             times += [float(T[k])] * int(d_all[k])
             events += [1] * int(d_all[k])
-        if cen_all[k]:
-            times += list(map(float, cen_times_all[k]))
-            events += [0] * int(cen_all[k])
-    # Pitfall 2: whoever is still at risk after the last event stays at risk
-    # to the end of the digitised curve (the flat tail), not to the last event.
+        if k in cen_lists:
+            times += list(map(float, cen_lists[k]))
+            events += [0] * len(cen_lists[k])
+    # whoever is still at risk after the last death is censored at the curve's
+    # end (the flat tail, or the shared data cut-off), never given a death there
     remaining = n0 - len(times)
     if remaining > 0:
         times += [float(T[-1])] * remaining
         events += [0] * remaining
-    return _ipd(times, events)
+    return times, events, misfit
+
+
+_THETA_RANGE = (-6.0, 6.0)
+
+
+def _rebuild_arm(outline: _Outline, end: float | None = None) -> pd.DataFrame:
+    T, S, rt, rn, lower, upper = outline.aligned(end)
+    n0, target = outline.n0, outline.total_events
+    if target is None:
+        times, events, _ = _invert(T, S, rt, rn, lower, upper, n0, 0.0, False)
+        return _ipd(times, events)
+
+    def run(theta):
+        return _invert(T, S, rt, rn, lower, upper, n0, theta, True)
+
+    # later censoring (theta up) -> more at risk at every drop -> more events: bisect
+    lo, hi = _THETA_RANGE
+    r_lo, r_hi = run(lo), run(hi)
+    tried = [(lo, r_lo), (hi, r_hi), (0.0, run(0.0))]
+    if sum(r_lo[1]) < target < sum(r_hi[1]):
+        for _ in range(25):
+            mid = 0.5 * (lo + hi)
+            r = run(mid)
+            tried.append((mid, r))
+            k = sum(r[1])
+            if k == target:
+                break
+            if k < target:
+                lo = mid
+            else:
+                hi = mid
+    # exact count first, then the smallest shift from evenly spread censoring
+    theta, best = min(tried, key=lambda x: (abs(sum(x[1][1]) - target), abs(x[0]) if sum(x[1][1]) == target else 0,
+                                            x[1][2]))
+    return _ipd(best[0], best[1])
+
+
+def guyot(t: Sequence[float], s: Sequence[float], risk_times: Sequence[float],
+          n_risk: Sequence[float], total_events: int | None = None) -> pd.DataFrame:
+    """Pseudo patient data from a digitised curve and its risk table (Guyot et al. 2012, refined).
+
+    t, s: digitised points (time in months, survival 0-1), in any of the three
+    styles (lower corners, both corners, dense trace; see analysis.clicks).
+    risk_times, n_risk: the number-at-risk table; it must start at time 0. A
+    table with the single row (0, n) is allowed (only the total is known).
+    total_events: deaths (or progressions) when the paper reports them: one
+    censoring-timing parameter, shared by all intervals, is set so that the
+    events add up.
+    Returns a DataFrame (time, event), one row per patient (n_risk[0] rows).
+    """
+    return _rebuild_arm(_Outline(t, s, risk_times, n_risk, total_events))
+
+
+# Two curves whose last times are this close (share of the longer one) end at one data cut-off.
+_SHARED_CUTOFF = 0.03
+
+
+def guyot_pair(a: dict, b: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both arms of a trial from their digitised curves (a, b: guyot's keyword arguments).
+
+    When the two curves end at nearly the same time, the trial had one data
+    cut-off: each arm's survivors are censored there (at the later of the two
+    ends), not where its own digitised curve happens to stop.
+    """
+    oa, ob = _Outline(**a), _Outline(**b)
+    end = None
+    longer = max(oa.end, ob.end)
+    if longer > 0 and abs(oa.end - ob.end) <= _SHARED_CUTOFF * longer:
+        end = longer
+    return _rebuild_arm(oa, end), _rebuild_arm(ob, end)
 
 
 # --------------------------------------------------------------------------- #
@@ -615,9 +690,11 @@ def _whole(value, name: str, low: int, high: int | None = None) -> int:
 class _SummaryArm:
     """One arm's summary, ready to be turned into pseudo-patients."""
 
-    def __init__(self, n, anchors, max_followup=None, min_followup=None):
+    def __init__(self, n, anchors, max_followup=None, min_followup=None, median_not_reached=False):
         self.n = _whole(n, "n (patients in the arm)", 1)
         self.curve = PiecewiseExponential(anchors)
+        self.base_tail = self.curve.tail_hazard
+        self.median_not_reached = bool(median_not_reached)
         pts = [(float(a[0]), float(a[1])) for a in anchors if float(a[0]) > 0]
         self.medians = [(t, s) for t, s in pts if s == 0.5]
         self.landmarks = [(t, s) for t, s in pts if s != 0.5]
@@ -643,6 +720,31 @@ class _SummaryArm:
             # the follow-up to reach it rather than refuse the paper's numbers
             b = self.last_anchor * 1.05
         self.a, self.b = a, b
+        self.tilt(1.0)
+
+    def tilt(self, factor: float) -> None:
+        """The hazard beyond the last anchor, times factor; every anchor stays where it is.
+
+        A median the paper says was not reached keeps the tail above 50% to the
+        end of follow-up (or to three times the last anchor when none is given).
+        """
+        h = self.base_tail * factor
+        if self.median_not_reached and self.curve.ks[-1] > 0.5:
+            horizon = (self.b if self.b is not None else 3 * self.last_anchor) - self.last_anchor
+            if horizon > 0:
+                h = min(h, 0.98 * math.log(self.curve.ks[-1] / 0.5) / horizon)
+        self.curve.tail_hazard = max(h, 0.0)
+
+    def run(self, events: int | None):
+        """Pseudo-patients: censoring calibrated to `events`, or from the follow-up alone."""
+        if events is None:
+            return self.administrative()
+        if events == self.n:
+            self.keep_last = False
+        times, ev = _calibrate([self], events)[0]
+        if int(ev.sum()) != events:
+            ev = _fix_event_count(times, ev, events, after=self.last_anchor, keep_last=self.keep_last)
+        return times, ev
 
     def administrative(self):
         """Censoring from the follow-up alone (no event count to match)."""
@@ -712,7 +814,7 @@ def _calibrate(arms: Sequence[_SummaryArm], events: int):
 
 
 def from_summary(n: int, anchors, events: int | None = None, max_followup: float | None = None,
-                 min_followup: float | None = None) -> pd.DataFrame:
+                 min_followup: float | None = None, median_not_reached: bool = False) -> pd.DataFrame:
     """Pseudo patient data from a median, landmark rates, events and follow-up.
 
     n: patients in the arm. anchors: [(time_months, survival_probability)],
@@ -727,16 +829,10 @@ def from_summary(n: int, anchors, events: int | None = None, max_followup: float
     the longest-followed pseudo-patient is censored, so the Kaplan-Meier curve
     ends flat at its last value instead of reading "nobody left".
     """
-    arm = _SummaryArm(n, anchors, max_followup, min_followup)
-    if events is None:
-        return _ipd(*arm.administrative())
-    events = _whole(events, "events", 0, arm.n)
-    if events == arm.n:
-        arm.keep_last = False           # everybody had the event: the curve does reach 0
-    times, ev = _calibrate([arm], events)[0]
-    if int(ev.sum()) != events:
-        ev = _fix_event_count(times, ev, events, after=arm.last_anchor, keep_last=arm.keep_last)
-    return _ipd(times, ev)
+    arm = _SummaryArm(n, anchors, max_followup, min_followup, median_not_reached)
+    if events is not None:
+        events = _whole(events, "events", 0, arm.n)
+    return _ipd(*arm.run(events))
 
 
 def split_events(arms: Sequence[tuple[int, Sequence]], total_events: int, max_followup: float | None = None,
@@ -774,3 +870,79 @@ def split_events(arms: Sequence[tuple[int, Sequence]], total_events: int, max_fo
         if not moved:
             break
     return counts
+
+
+def _pooled(arms: Sequence[_SummaryArm], total: int):
+    """Both arms censored at one pace that gives the cohort's total events."""
+    if total == sum(m.n for m in arms):
+        for m in arms:
+            m.keep_last = False
+    return _calibrate(arms, total)
+
+
+# How far the tail hazard of each arm may be tilted (a factor e^3 either way).
+_TILT_RANGE = (-3.0, 3.0)
+
+
+def from_summary_pair(a: dict, b: dict, hr: float | None = None, hr_ci=None,
+                      pooled_events: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both arms from their summaries, held to the reported hazard ratio.
+
+    a, b: from_summary's keyword arguments for each arm (n, anchors, events,
+    max_followup, min_followup, median_not_reached). hr: the paper's hazard
+    ratio of b versus a (hr_ci, its 95% CI, is used for hr when only the CI
+    is given). pooled_events: deaths reported for both arms together; the
+    arms are then censored at one pace that gives the total, and with an HR
+    the HR decides how the total splits between them.
+
+    With an HR, each arm's hazard beyond its last anchor is tilted (b's up and
+    a's down by one factor, or the reverse) until the Cox HR of the
+    pseudo-data meets it; each arm's censoring is re-calibrated to its events
+    at every step. No anchor moves: where the anchors leave no room (the
+    last anchor at the end of follow-up) the HR is met as closely as they allow.
+    """
+    arms = [_SummaryArm(d["n"], d["anchors"], d.get("max_followup"), d.get("min_followup"),
+                        d.get("median_not_reached", False)) for d in (a, b)]
+    events = [None if d.get("events") is None else _whole(d["events"], "events", 0, m.n) for d, m in zip((a, b), arms)]
+    if pooled_events is not None:
+        pooled_events = _whole(pooled_events, "pooled events", 0, sum(m.n for m in arms))
+    if hr is None and hr_ci is not None and len(hr_ci) == 2 and all(x and x > 0 for x in hr_ci):
+        hr = math.sqrt(hr_ci[0] * hr_ci[1])
+    if hr is not None and not (isinstance(hr, (int, float)) and math.isfinite(hr) and hr > 0):
+        raise ValueError(f"the hazard ratio must be a positive number, got {hr!r}")
+
+    def build(tau: float):
+        arms[0].tilt(math.exp(-tau / 2))
+        arms[1].tilt(math.exp(tau / 2))
+        if pooled_events is not None:
+            return _pooled(arms, pooled_events)
+        return [m.run(e) for m, e in zip(arms, events)]
+
+    if hr is None:
+        runs = build(0.0)
+    else:
+        goal = math.log(hr)
+
+        def log_hr(runs):
+            return cox_log_hr(runs[0][0], runs[0][1], runs[1][0], runs[1][1])
+
+        lo, hi = _TILT_RANGE
+        tried = []
+        for tau in (0.0, lo, hi):
+            r = build(tau)
+            tried.append((abs(log_hr(r) - goal), tau, r))
+        g_lo, g_hi = log_hr(tried[1][2]), log_hr(tried[2][2])
+        if min(g_lo, g_hi) < goal < max(g_lo, g_hi):
+            for _ in range(30):
+                mid = 0.5 * (lo + hi)
+                r = build(mid)
+                g = log_hr(r)
+                tried.append((abs(g - goal), mid, r))
+                if abs(g - goal) < 1e-3:
+                    break
+                if (g < goal) == (g_lo < g_hi):
+                    lo = mid
+                else:
+                    hi = mid
+        runs = min(tried, key=lambda x: x[0])[2]
+    return _ipd(*runs[0]), _ipd(*runs[1])
