@@ -265,7 +265,7 @@ def _logistic(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
 
 
-def _invert(T, S, rt, rn, lower, upper, n0, theta, with_events):
+def _invert(T, S, rt, rn, lower, upper, n0, theta, with_events, tail_count=None):
     """Guyot's inversion with censoring timing theta.
 
     With events reported, theta also sets how many are censored after the
@@ -319,6 +319,9 @@ def _invert(T, S, rt, rn, lower, upper, n0, theta, with_events):
                 ncensor = int(round(n_start * _logistic(math.log(share / (1 - share)) - theta)))
             else:
                 ncensor = int(round(base))
+            if tail_count is not None:
+                ncensor = tail_count
+            last_count = ncensor
             # evenly spread: after the last risk-table time theta sets how many, not when
             res = _interval_pass(T, S, lo, up, t_end, ncensor, n_start, km, i == 0)
         d, cen_times, n_end, km, mis = res
@@ -345,7 +348,7 @@ def _invert(T, S, rt, rn, lower, upper, n0, theta, with_events):
     if remaining > 0:
         times += [float(T[-1])] * remaining
         events += [0] * remaining
-    return times, events, misfit
+    return times, events, misfit, last_count
 
 
 _THETA_RANGE = (-6.0, 6.0)
@@ -355,7 +358,7 @@ def _rebuild_arm(outline: _Outline, end: float | None = None) -> pd.DataFrame:
     T, S, rt, rn, lower, upper = outline.aligned(end)
     n0, target = outline.n0, outline.total_events
     if target is None:
-        times, events, _ = _invert(T, S, rt, rn, lower, upper, n0, 0.0, False)
+        times, events, _, _ = _invert(T, S, rt, rn, lower, upper, n0, 0.0, False)
         return _ipd(times, events)
 
     def run(theta):
@@ -377,9 +380,15 @@ def _rebuild_arm(outline: _Outline, end: float | None = None) -> pd.DataFrame:
                 lo = mid
             else:
                 hi = mid
-    # exact count first, then the smallest shift from evenly spread censoring
-    theta, best = min(tried, key=lambda x: (abs(sum(x[1][1]) - target), abs(x[0]) if sum(x[1][1]) == target else 0,
-                                            x[1][2]))
+    # exact count first, then the KM closest to the digitised curve, then the
+    # latest censoring (survivors followed to the end rather than lost early)
+    key = lambda x: (abs(sum(x[1][1]) - target), round(x[1][2], 9), -x[0])  # noqa: E731
+    theta, best = min(tried, key=key)
+    if sum(best[1]) != target:
+        # the count moves in uneven steps: look around the tail's count for an exact hit
+        near = range(max(0, best[3] - 10), best[3] + 11)
+        tried = [(theta, _invert(T, S, rt, rn, lower, upper, n0, theta, True, c)) for c in near] + [(theta, best)]
+        theta, best = min(tried, key=key)
     return _ipd(best[0], best[1])
 
 
