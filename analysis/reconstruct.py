@@ -493,11 +493,27 @@ class PiecewiseExponential:
                 first -= 1
             self.tail_hazard = float(np.log(self.ks[first] / self.ks[last]) / (self.kt[last] - self.kt[first]))
 
+    # shape of the hazard over the interval ending at the last anchor: 0 is constant;
+    # above 0 it rises through the interval, below 0 it falls (both anchors stay put)
+    shape = 0.0
+
+    def _shaped(self, j: int) -> bool:
+        return self.shape != 0.0 and j == len(self.hazard) - 1 and self.hazard[j] > 0
+
     def survival(self, t) -> np.ndarray:
         t = np.atleast_1d(np.asarray(t, dtype=float))
         j = np.clip(np.searchsorted(self.kt, t, side="right") - 1, 0, len(self.kt) - 1)
         haz = np.where(j < len(self.hazard), np.r_[self.hazard, self.tail_hazard][j], self.tail_hazard)
-        return self.ks[j] * np.exp(-haz * (t - self.kt[j]))
+        out = self.ks[j] * np.exp(-haz * (t - self.kt[j]))
+        if len(self.hazard) and self.shape != 0.0:
+            k = len(self.hazard) - 1
+            inside = j == k
+            if inside.any() and self._shaped(k):
+                g, width = self.shape, self.kt[k + 1] - self.kt[k]
+                u = (t[inside] - self.kt[k]) / width
+                total = math.log(self.ks[k] / self.ks[k + 1])
+                out[inside] = self.ks[k] * np.exp(-total * np.expm1(g * u) / math.expm1(g))
+        return out
 
     def time_at(self, s: float) -> float:
         """Earliest time at which survival has fallen to s (inf if never)."""
@@ -507,6 +523,11 @@ class PiecewiseExponential:
         if len(below):
             j = int(below[0])
             lam = self.hazard[j - 1]
+            if self._shaped(j - 1):
+                g = self.shape
+                share = math.log(self.ks[j - 1] / s) / math.log(self.ks[j - 1] / self.ks[j])
+                u = math.log1p(share * math.expm1(g)) / g
+                return float(self.kt[j - 1] + u * (self.kt[j] - self.kt[j - 1]))
             return float(self.kt[j - 1] + math.log(self.ks[j - 1] / s) / lam)
         if self.tail_hazard <= 0 or s <= 0:
             return math.inf
@@ -731,7 +752,7 @@ class _SummaryArm:
         self.a, self.b = a, b
         self.tilt(1.0)
 
-    def tilt(self, factor: float) -> None:
+    def tilt(self, factor: float, shape: float = 0.0) -> None:
         """The hazard beyond the last anchor, times factor; every anchor stays where it is.
 
         A median the paper says was not reached keeps the tail above 50% to the
@@ -743,6 +764,7 @@ class _SummaryArm:
             if horizon > 0:
                 h = min(h, 0.98 * math.log(self.curve.ks[-1] / 0.5) / horizon)
         self.curve.tail_hazard = max(h, 0.0)
+        self.curve.shape = shape
 
     def run(self, events: int | None):
         """Pseudo-patients: censoring calibrated to `events`, or from the follow-up alone."""
@@ -920,9 +942,9 @@ def from_summary_pair(a: dict, b: dict, hr: float | None = None, hr_ci=None,
     if hr is not None and not (isinstance(hr, (int, float)) and math.isfinite(hr) and hr > 0):
         raise ValueError(f"the hazard ratio must be a positive number, got {hr!r}")
 
-    def build(tau: float):
-        arms[0].tilt(math.exp(-tau / 2))
-        arms[1].tilt(math.exp(tau / 2))
+    def build(tau: float, shape: float = 0.0):
+        arms[0].tilt(math.exp(-tau / 2), shape * tau)
+        arms[1].tilt(math.exp(tau / 2), -shape * tau)
         if pooled_events is not None:
             return _pooled(arms, pooled_events)
         return [m.run(e) for m, e in zip(arms, events)]
@@ -931,27 +953,55 @@ def from_summary_pair(a: dict, b: dict, hr: float | None = None, hr_ci=None,
         runs = build(0.0)
     else:
         goal = math.log(hr)
+        runs = _hold(build, goal, 0.0)
+        if runs[0] > _HR_CLOSE:
+            # no room beyond the last anchors (a median and nothing after it): the
+            # hazard's shape over the last reported interval is tilted too
+            runs = min(runs, _hold(build, goal, 1.0), key=lambda x: x[0])
+        runs = runs[1]
+    return _ipd(*runs[0]), _ipd(*runs[1])
 
-        def log_hr(runs):
-            return cox_log_hr(runs[0][0], runs[0][1], runs[1][0], runs[1][1])
 
-        lo, hi = _TILT_RANGE
-        tried = []
-        for tau in (0.0, lo, hi):
-            r = build(tau)
-            tried.append((abs(log_hr(r) - goal), tau, r))
-        g_lo, g_hi = log_hr(tried[1][2]), log_hr(tried[2][2])
-        if min(g_lo, g_hi) < goal < max(g_lo, g_hi):
-            for _ in range(30):
-                mid = 0.5 * (lo + hi)
-                r = build(mid)
-                g = log_hr(r)
-                tried.append((abs(g - goal), mid, r))
-                if abs(g - goal) < 1e-3:
-                    break
-                if (g < goal) == (g_lo < g_hi):
-                    lo = mid
-                else:
-                    hi = mid
-        runs = min(tried, key=lambda x: x[0])[2]
+# |log HR| gap under which the tail tilt alone is enough, and the gap at which the search stops.
+_HR_CLOSE = 0.01
+_HR_TOL = 0.002
+
+
+def _hold(build, goal: float, shape: float):
+    """(gap, runs): the tilt whose pseudo-data's Cox log HR is closest to goal."""
+    def log_hr(runs):
+        return cox_log_hr(runs[0][0], runs[0][1], runs[1][0], runs[1][1])
+
+    lo, hi = _TILT_RANGE
+    tried = []
+    r0 = build(0.0, shape)
+    tried.append((abs(log_hr(r0) - goal), 0.0, r0))
+    if tried[0][0] < _HR_TOL:
+        return tried[0][0], r0
+    f_lo, f_hi = None, None
+    r_lo, r_hi = build(lo, shape), build(hi, shape)
+    f_lo, f_hi = log_hr(r_lo) - goal, log_hr(r_hi) - goal
+    tried += [(abs(f_lo), lo, r_lo), (abs(f_hi), hi, r_hi)]
+    if f_lo * f_hi < 0:
+        # regula falsi (Illinois): the log HR moves smoothly but in whole-patient steps
+        side = 0
+        for _ in range(25):
+            mid = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+            r = build(mid, shape)
+            f = log_hr(r) - goal
+            tried.append((abs(f), mid, r))
+            if abs(f) < _HR_TOL or hi - lo < 1e-4:
+                break
+            if f * f_hi > 0:
+                hi, f_hi = mid, f
+                if side == 1:
+                    f_lo /= 2
+                side = 1
+            else:
+                lo, f_lo = mid, f
+                if side == -1:
+                    f_hi /= 2
+                side = -1
+    best = min(tried, key=lambda x: x[0])
+    return best[0], best[2]
     return _ipd(*runs[0]), _ipd(*runs[1])
