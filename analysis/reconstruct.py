@@ -759,10 +759,12 @@ class _SummaryArm:
         end of follow-up (or to three times the last anchor when none is given).
         """
         h = self.base_tail * factor
-        if self.median_not_reached and self.curve.ks[-1] > 0.5:
+        # the Kaplan-Meier steps straddle the curve: keep it a step (1/n) clear of 50%
+        floor = 0.5 + 1.0 / self.n
+        if self.median_not_reached and self.curve.ks[-1] > floor:
             horizon = (self.b if self.b is not None else 3 * self.last_anchor) - self.last_anchor
             if horizon > 0:
-                h = min(h, 0.98 * math.log(self.curve.ks[-1] / 0.5) / horizon)
+                h = min(h, math.log(self.curve.ks[-1] / floor) / horizon)
         self.curve.tail_hazard = max(h, 0.0)
         self.curve.shape = shape
 
