@@ -369,7 +369,7 @@ def _rebuild_arm(outline: _Outline, end: float | None = None) -> pd.DataFrame:
     r_lo, r_hi = run(lo), run(hi)
     tried = [(lo, r_lo), (hi, r_hi), (0.0, run(0.0))]
     if sum(r_lo[1]) < target < sum(r_hi[1]):
-        for _ in range(25):
+        for _ in range(14):
             mid = 0.5 * (lo + hi)
             r = run(mid)
             tried.append((mid, r))
@@ -380,10 +380,24 @@ def _rebuild_arm(outline: _Outline, end: float | None = None) -> pd.DataFrame:
                 lo = mid
             else:
                 hi = mid
-    # exact count first, then the KM closest to the digitised curve, then the
-    # latest censoring (survivors followed to the end rather than lost early)
-    key = lambda x: (abs(sum(x[1][1]) - target), round(x[1][2], 9), -x[0])  # noqa: E731
+    # exact count first; then, with a risk table, the censoring closest to evenly
+    # spread (Guyot's assumption); with n alone, where nothing says how many were
+    # lost before the end, the fewest lost (survivors followed to the curve's end)
+    if len(rt) > 1:
+        key = lambda x: (abs(sum(x[1][1]) - target), abs(x[0]), x[1][2])  # noqa: E731
+    else:
+        key = lambda x: (abs(sum(x[1][1]) - target), -x[0], x[1][2])  # noqa: E731
     theta, best = min(tried, key=key)
+    if sum(best[1]) == target and len(rt) > 1 and theta != 0.0:
+        # the exact counts form a range of theta: take its end nearest 0 (evenly spread)
+        near, far = 0.0, theta
+        for _ in range(8):
+            mid = 0.5 * (near + far)
+            r = run(mid)
+            if sum(r[1]) == target:
+                far, best, theta = mid, r, mid
+            else:
+                near = mid
     if sum(best[1]) != target:
         # the count moves in uneven steps: look around the tail's count for an exact hit
         near = range(max(0, best[3] - 10), best[3] + 11)
