@@ -340,14 +340,17 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="3 replicates")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated dataset names")
+    ap.add_argument("--styles", default="", help="comma-separated click styles (default: all three)")
+    ap.add_argument("--no-summary", action="store_true", help="skip the summary scenarios")
     args = ap.parse_args(argv)
     reps = 3 if args.quick else args.replicates
     t0 = time.time()
     _init()
     names = [n for n in _DATA if not args.only or n in args.only.split(",")]
-    tasks = [(n, st, no, r) for n in names for st in STYLES for no in NOISE
+    styles = [st for st in STYLES if not args.styles or st in args.styles.split(",")]
+    tasks = [(n, st, no, r) for n in names for st in styles for no in NOISE
              for r in range(1 if no == "exact" else reps)]
-    stasks = [(n, r) for n in names for r in range(reps)]
+    stasks = [] if args.no_summary else [(n, r) for n in names for r in range(reps)]
     with Pool(args.jobs, initializer=_init) as pool:
         rows = [x for part in pool.imap_unordered(run_digitised, tasks, chunksize=2) for x in part]
         rows += [x for part in pool.imap_unordered(run_summary, stasks) for x in part]

@@ -14,7 +14,7 @@ import pytest
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.datasets import load_gbsg2
 
-from analysis.clicks import clean_outline
+from analysis.clicks import clean_outline, isotonic_decreasing
 from analysis.cox import cox_log_hr
 from analysis.reconstruct import from_summary_pair, guyot, guyot_pair
 
@@ -94,16 +94,23 @@ def test_start_is_pinned_at_one():
     assert min(_death_times(guyot(t, s, [0], [10], total_events=4))) == pytest.approx(2)
 
 
-def test_isotonic_fit_is_not_biased_low_like_a_running_minimum():
-    # a dense trace of a flat 80% with 0.5 points of noise: a running minimum ends near
-    # 80% - 3 sd (the lowest of 300 draws); the isotonic fit stays at the mean
-    rng = np.random.default_rng(3)
+def test_isotonic_fit_pools_what_goes_up():
+    # 80%, 82%, 79%: the rise is pooled with the level before it, (80 + 82) / 2 = 81%;
+    # a running minimum would keep 80% and lose the 82% reading
+    fit = isotonic_decreasing(np.array([1.0, 0.80, 0.82, 0.79]), np.array([1.0, 1.0, 1.0, 1.0]))
+    assert fit.tolist() == pytest.approx([1.0, 0.81, 0.81, 0.79])
+    # weighted: the pinned start (heavy) is never pulled down by a reading above 100%
+    fit = isotonic_decreasing(np.array([1.0, 1.02, 0.9]), np.array([1e6, 1.0, 1.0]))
+    assert fit[0] == pytest.approx(1.0, abs=1e-5) and fit[2] == pytest.approx(0.9)
+
+
+def test_dense_trace_is_recognised():
     t = np.linspace(0.1, 30, 300)
-    s = 0.8 + rng.normal(0, 0.005, 300)
-    T, S, style = clean_outline(np.r_[0.05, t], np.r_[1.0, s])
+    s = np.where(t < 10, 0.9, 0.8)
+    T, S, style = clean_outline(t, s)
     assert style == "dense trace"
-    assert S[-1] == pytest.approx(0.8, abs=0.004)
-    assert np.minimum.accumulate(s)[-1] < 0.8 - 0.01      # what the running minimum would give
+    assert S[np.searchsorted(T, 9.9, side="right") - 1] == pytest.approx(0.9)
+    assert S[-1] == pytest.approx(0.8)
 
 
 def test_lower_corner_style_is_read_as_levels_after_each_drop():
