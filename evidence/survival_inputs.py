@@ -60,7 +60,7 @@ class CurveSource:
     n: int | None
     anchors: tuple[Anchor, ...] = ()
     events: int | None = None
-    events_text: str = ""       # "44 deaths" or "31 deaths (59 in both arms, shared by the curves)"
+    events_text: str = ""       # "44 deaths" or "59 deaths in both arms (each arm's share derived)"
     events_snippet: str = ""
     events_location: str = ""
     min_followup: float | None = None
@@ -381,7 +381,7 @@ def _cohort_events(store, siblings: list[CurveSource]) -> list[CurveSource]:
         # events is this arm's share when the curves are rebuilt alone; a pair held
         # to a reported HR shares pooled_events by the HR instead (rebuild_plan)
         out.append(replace(
-            s, events=k, events_text=f"{k} {one if k == 1 else many} ({total} in {cohort}, shared by the curves)",
+            s, events=k, events_text=f"{total} {many} in {cohort} (each arm's share derived)",
             events_snippet=str(r.snippet), events_location=str(r.location),
             conflicts=s.conflicts + tuple(c for c in extra if c not in s.conflicts),
             pooled_events=total, pooled_text=f"{total} {many} in {cohort}",
