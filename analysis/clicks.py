@@ -96,15 +96,17 @@ def clean_outline(t: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     order = np.lexsort((-s, t))
     t, s = t[order], s[order]
     tol = _SAME_STEP * span
+    raw_t, raw_s = t, s
+    t, s = _upper_first(t, s, tol)
     style = detect_style(t, s, span)
     if style == "dense trace":
+        t, s = raw_t, raw_s
         # Every point kept, made non-increasing by a running minimum, one per time.
         # Measured on the benchmark (careful noise), an isotonic fit of a trace
         # costs more than it gains: log-HR error 0.026 against 0.015.
         s = np.minimum.accumulate(s)
         last = np.r_[t[1:] != t[:-1], True]
         return np.r_[0.0, t[last]], np.r_[1.0, s[last]], style
-    t, s = _upper_first(t, s, tol)
     upper = np.zeros(len(t), dtype=bool)     # an observation of the level before its time
     if style == "both corners":
         big = np.percentile(np.abs(np.diff(s)), 75) if len(s) > 1 else 0.0
