@@ -994,7 +994,6 @@ def _hold(build, goal: float, shape: float):
     tried.append((abs(log_hr(r0) - goal), 0.0, r0))
     if tried[0][0] < _HR_TOL:
         return tried[0][0], r0
-    f_lo, f_hi = None, None
     r_lo, r_hi = build(lo, shape), build(hi, shape)
     f_lo, f_hi = log_hr(r_lo) - goal, log_hr(r_hi) - goal
     tried += [(abs(f_lo), lo, r_lo), (abs(f_hi), hi, r_hi)]

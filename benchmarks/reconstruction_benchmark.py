@@ -140,29 +140,7 @@ def summary_of(t, e, rng):
     return {"n": len(t), "anchors": anchors, "events": int(np.sum(e)), "max_followup": span}
 
 
-# ---------------------------------------------------------------------------- engines
-
-def _pair_guyot(engine, a, b):
-    if engine == "Guyot 2012 port":
-        return guyot2012(**a), guyot2012(**b)
-    if engine == "before":
-        return before.guyot(*a.values()), before.guyot(*b.values())
-    return today.guyot_pair(a, b)
-
-
-def _pair_summary(engine, a, b, hr):
-    if engine == "before":
-        return (before.from_summary(a["n"], a["anchors"], a["events"], a["max_followup"]),
-                before.from_summary(b["n"], b["anchors"], b["events"], b["max_followup"]))
-    return today.from_summary_pair(a, b, hr=hr)
-
-
 # ---------------------------------------------------------------------------- metrics
-
-def _km_fn(t, e):
-    dt, ds = km_steps(t, e)
-    return dt, ds
-
 
 def metrics(rec, truth, tau):
     la = cox_log_hr(rec[0].time, rec[0].event, rec[1].time, rec[1].event)
