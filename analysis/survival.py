@@ -162,13 +162,21 @@ def at_risk_times(last_time: float) -> list[float]:
 # --------------------------------------------------------------------------- #
 
 def fidelity(sources, stats: Mapping[str, CurveStats], reconstructed: Mapping[str, pd.DataFrame],
-             reported_hrs=()) -> pd.DataFrame:
+             reported_hrs=(), held: Mapping[tuple[str, str], str] | None = None) -> pd.DataFrame:
     """One row per reported number: reported vs reconstructed, difference, flag.
 
     sources: survival_inputs.CurveSource objects that were rebuilt; stats and
-    reconstructed are keyed by source key; reported_hrs: survival_inputs.ReportedHR.
+    reconstructed are keyed by source key; reported_hrs: survival_inputs.ReportedHR;
+    held: survival_inputs.held_pairs(plan), (experimental key, reference key) ->
+    how that pair was rebuilt, added to its hazard-ratio row.
+
+    Deaths printed for both arms together ("59 of 96 died") give one row for the
+    cohort when all its arms are shown, saying how the total was split.
     """
+    held = dict(held or {})
+    sources = list(sources)
     rows = []
+    pooled_done: set[tuple] = set()
     for src in sources:
         st = stats.get(src.key)
         if st is None:
@@ -184,7 +192,26 @@ def fidelity(sources, stats: Mapping[str, CurveStats], reconstructed: Mapping[st
                 diff = 100 * (got - a.survival)
                 rows.append(_row(src, f"survival at {a.time:g} months (%)", 100 * a.survival, 100 * got, diff,
                                  abs(diff) > 100 * RATE_FLAG, a))
-        if src.events is not None:
+        group = [x for x in sources if getattr(x, "pooled_events", None) is not None
+                 and (x.study_id, x.endpoint, x.population) == (src.study_id, src.endpoint, src.population)]
+        if group and src in group and all(x.key in stats for x in group):
+            gid = (src.study_id, src.endpoint, src.population)
+            if gid not in pooled_done:
+                pooled_done.add(gid)
+                counts = [stats[x.key].events for x in group]
+                by_hr = [text for (e, r), text in held.items() if {e, r} == {x.key for x in group} and "split" in text]
+                how = ("split between the arms by the reported hazard ratio" if by_hr
+                       else "split between the arms by one follow-up pace fitted to their curves")
+                total = sum(counts)
+                rows.append({"key": src.key, "reference_key": group[1].key if len(group) > 1 else None,
+                             "quantity": "events (all arms together)", "reported": float(src.pooled_events),
+                             "reconstructed": float(total), "difference": float(total - src.pooled_events),
+                             "flag": total != src.pooled_events,
+                             "note": f"{src.pooled_text} reported together; {how}: "
+                                     + " + ".join(f"{c} ({x.arm_label})" for c, x in zip(counts, group))
+                                     + " (derived, not reported)",
+                             "location": src.events_location, "snippet": src.events_snippet})
+        elif src.events is not None:
             rows.append({"key": src.key, "quantity": "events", "reported": float(src.events),
                          "reconstructed": float(st.events), "difference": float(st.events - src.events),
                          "flag": st.events != src.events, "note": src.events_text,
@@ -195,6 +222,9 @@ def fidelity(sources, stats: Mapping[str, CurveStats], reconstructed: Mapping[st
         got = cox_hr(reconstructed[h.experimental_key], reconstructed[h.reference_key])
         diff = got["hr"] - h.hr
         note = h.text + (" (the pseudo-data HR is unadjusted)" if h.adjusted else "")
+        how = held.get((h.experimental_key, h.reference_key))
+        if how:
+            note += f"; {how}"
         rows.append({"key": h.experimental_key, "reference_key": h.reference_key, "quantity": "hazard ratio",
                      "reported": h.hr, "reconstructed": got["hr"], "difference": diff,
                      "flag": abs(diff) > HR_FLAG, "note": note, "location": h.location, "snippet": h.snippet,

@@ -30,7 +30,7 @@ from lifelines.utils import restricted_mean_survival_time
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from evidence.reconstruct import from_summary, guyot  # noqa: E402
+from analysis.reconstruct import from_summary, guyot  # noqa: E402
 
 DAYS_PER_MONTH = 365.25 / 12
 TARGETS = {"hr_table": 0.02, "median": 0.5, "rmst": 0.1, "hr_summary": 0.05}

@@ -5,7 +5,7 @@ its own):
   1. evidence.load_store() of the bundled files, without and with
      sources=../shared/seeds (every snippet checked against its paper): the first
      call in a process (what a fresh server pays) and the median of later calls;
-  2. if evidence/survival_inputs.py (curve_sources, rebuild) exists: gathering
+  2. if views/survival_inputs.py (curve_sources, rebuild) exists: gathering
      every arm's curve inputs and reconstructing every rebuildable arm, OS and PFS;
   3. the same on synthetic stores 10x and 100x larger: the YAML files copied into
      a temporary directory with every study_id renamed (study_id: x -> x__c7), so
@@ -336,7 +336,7 @@ def main() -> int:
             ["size", "arm inputs", "rebuilt", "failed", "load (s)", "inputs, first (s)", "rebuild, first (s)",
              "inputs + rebuild, later (s)", "load + all, fresh process (s)", "ms per curve", "inputs CPU (s)",
              "rebuild CPU (s)", "max RSS (MiB)"],
-            rec_rows) if rec_rows else "(evidence/survival_inputs.py not available)",
+            rec_rows) if rec_rows else "(views/survival_inputs.py not available)",
         "\n".join(verdict),
         "## Where one load (with sources) goes: cProfile, warm process",
         f"Profiled total {prof['profile_total_s']:.3f} s (cProfile inflates pure-Python code; read the shares). "

@@ -1,7 +1,7 @@
 """Figure and tables of the survival page, built from already reconstructed curves.
 
 Pure builders: they take the rebuilt curves (analysis.survival.CurveStats)
-and their provenance (evidence.survival_inputs.CurveSource) and return a plotly
+and their provenance (views.survival_inputs.CurveSource) and return a plotly
 Figure or a pandas DataFrame. They read no files and compute no statistics
 beyond laying numbers out.
 """
@@ -37,7 +37,7 @@ class CurveView:
     basis: str                      # "median + 3 landmark rates + 44 deaths"
     stats: object                   # analysis.survival.CurveStats
     at_risk: Sequence[int] = ()     # at the figure's at-risk times
-    anchors: Sequence = ()          # evidence.survival_inputs.Anchor
+    anchors: Sequence = ()          # views.survival_inputs.Anchor
     short_name: str = ""            # row label of the number-at-risk table (wrapped, never cut)
     qualifier: str = ""             # "TTP", "matched cohort": said in the legend, not added to the name
     dash: str = "solid"

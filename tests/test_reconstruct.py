@@ -12,7 +12,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.datasets import load_gbsg2
 
 from evidence.curve_files import MAX_BYTES, MAX_ROWS, CurveFileError, parse_curve_csv, parse_risk_csv
-from evidence.reconstruct import from_summary, guyot
+from analysis.reconstruct import from_summary, guyot
 from views.survival_inputs import curve_sources, rebuild
 
 DAYS_PER_MONTH = 365.25 / 12

@@ -20,7 +20,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from evidence import reconstruct
+from analysis import reconstruct
 from evidence.curve_files import CurveFileError, DIGITISED_DIR, load_digitised
 
 from .conflicts import records as conflict_records
@@ -62,7 +62,7 @@ class CurveSource:
     n: int | None
     anchors: tuple[Anchor, ...] = ()
     events: int | None = None
-    events_text: str = ""       # "44 deaths" or "31 deaths (59 in both arms, shared by the curves)"
+    events_text: str = ""       # "44 deaths" or "59 deaths in both arms (each arm's share derived)"
     events_snippet: str = ""
     events_location: str = ""
     min_followup: float | None = None
@@ -75,6 +75,8 @@ class CurveSource:
     conflicts: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    pooled_events: int | None = None    # deaths printed for the whole cohort only ("59 of 96 died")
+    pooled_text: str = ""               # "59 deaths in both arms"
 
     @property
     def reconstructable(self) -> bool:
@@ -378,12 +380,16 @@ def _cohort_events(store, siblings: list[CurveSource]) -> list[CurveSource]:
     extra = _conflict_texts(store, r.conflict_ids, getattr(r, "evidence_file", None))
     out = []
     for s, k in zip(siblings, counts):
+        # events is this arm's share when the curves are rebuilt alone; a pair held
+        # to a reported HR shares pooled_events by the HR instead (rebuild_plan)
         out.append(replace(
-            s, events=k, events_text=f"{k} {one if k == 1 else many} ({total} in {cohort}, shared by the curves)",
+            s, events=k, events_text=f"{total} {many} in {cohort} (each arm's share derived)",
             events_snippet=str(r.snippet), events_location=str(r.location),
             conflicts=s.conflicts + tuple(c for c in extra if c not in s.conflicts),
-            notes=s.notes + (f"the paper gives {total} {many} for {cohort} together; each arm's share comes "
-                             "from one follow-up pace fitted to all its curves (derived, not reported)",)))
+            pooled_events=total, pooled_text=f"{total} {many} in {cohort}",
+            notes=s.notes + (f"the paper gives {total} {many} for {cohort} together; each arm's share is "
+                             "derived, not reported: by the reported hazard ratio where the pair is held to it, "
+                             "otherwise by one follow-up pace fitted to all its curves",)))
     return out
 
 
@@ -414,6 +420,96 @@ def rebuild_from_args(args: tuple) -> pd.DataFrame:
         return reconstruct.guyot(t, s, rt, rn, total_events=events)
     _, n, anchors, events, hi, lo = args
     return reconstruct.from_summary(n, list(anchors), events=events, max_followup=hi, min_followup=lo)
+
+
+def summary_kwargs(src: CurveSource, pooled: bool = False) -> dict:
+    """from_summary's keyword arguments for one arm (pooled: the cohort's deaths are shared by the pair)."""
+    return {"n": src.n, "anchors": tuple(src.used_anchors), "events": None if pooled else src.events,
+            "max_followup": src.max_followup, "min_followup": src.min_followup}
+
+
+def rebuild_plan(sources: Iterable[CurveSource], reported_hrs: Iterable["ReportedHR"] = ()) -> tuple:
+    """How every curve is rebuilt: plain, hashable steps (a view can cache each one).
+
+    A two-arm study that reports an HR is rebuilt as a pair: from the
+    summaries with from_summary_pair, held to the HR (the arms' deaths shared
+    by the HR where only the cohort's total is printed), or from two digitised
+    curves with guyot_pair (one data cut-off). An arm in several reported HRs
+    (a three-arm trial) is held to the first (unadjusted preferred); every other
+    arm is rebuilt alone. Each step is
+    ("pair", reference key, experimental key, how, args) or ("single", key, rebuild_args).
+    """
+    by_key = {s.key: s for s in sources if s.reconstructable}
+    done: set[str] = set()
+    steps = []
+    for h in reported_hrs:
+        ref, exp = by_key.get(h.reference_key), by_key.get(h.experimental_key)
+        if ref is None or exp is None or ref.key in done or exp.key in done:
+            continue
+        if ref.method == exp.method == "summary":
+            pooled = ref.pooled_events is not None and ref.pooled_events == exp.pooled_events
+            args = (tuple(sorted(summary_kwargs(ref, pooled).items())),
+                    tuple(sorted(summary_kwargs(exp, pooled).items())), h.hr,
+                    ref.pooled_events if pooled else None)
+            steps.append(("pair", ref.key, exp.key, "summary", args))
+        elif ref.method == exp.method == "digitised":
+            steps.append(("pair", ref.key, exp.key, "digitised", (rebuild_args(ref), rebuild_args(exp))))
+        else:
+            continue
+        done |= {ref.key, exp.key}
+    for key, src in by_key.items():
+        if key not in done:
+            steps.append(("single", key, rebuild_args(src)))
+    return tuple(steps)
+
+
+def rebuild_step(step: tuple) -> dict[str, pd.DataFrame]:
+    """Pseudo patient data of one step of rebuild_plan, by source key."""
+    if step[0] == "single":
+        return {step[1]: rebuild_from_args(step[2])}
+    _, ref_key, exp_key, how, args = step
+    if how == "summary":
+        ref_kw, exp_kw, hr, pooled = args
+        ref_kw, exp_kw = dict(ref_kw), dict(exp_kw)
+        for kw in (ref_kw, exp_kw):
+            kw["anchors"] = list(kw["anchors"])
+        ref_ipd, exp_ipd = reconstruct.from_summary_pair(ref_kw, exp_kw, hr=hr, pooled_events=pooled)
+    else:
+        (_, c_ref, r_ref, e_ref), (_, c_exp, r_exp, e_exp) = args
+
+        def kw(curve, risk, events):
+            t, s = zip(*curve)
+            rt, rn = zip(*risk)
+            return {"t": t, "s": s, "risk_times": rt, "n_risk": rn, "total_events": events}
+        ref_ipd, exp_ipd = reconstruct.guyot_pair(kw(c_ref, r_ref, e_ref), kw(c_exp, r_exp, e_exp))
+    return {ref_key: ref_ipd, exp_key: exp_ipd}
+
+
+def rebuild_all(sources: Iterable[CurveSource], reported_hrs: Iterable["ReportedHR"] = ()) -> dict[str, pd.DataFrame]:
+    """Every rebuildable curve, pairs held to their reported HR (see rebuild_plan)."""
+    out: dict[str, pd.DataFrame] = {}
+    for step in rebuild_plan(list(sources), list(reported_hrs)):
+        out.update(rebuild_step(step))
+    return out
+
+
+def held_pairs(plan: tuple) -> dict[tuple[str, str], str]:
+    """(experimental key, reference key) -> how the pair was rebuilt, for the fidelity notes."""
+    out = {}
+    for step in plan:
+        if step[0] != "pair":
+            continue
+        _, ref_key, exp_key, how, args = step
+        if how == "summary":
+            pooled = args[3]
+            text = ("curves held to this HR: beyond each arm's last reported point its hazard is tilted until "
+                    "the pseudo-data's Cox HR meets it; no reported point moves")
+            if pooled is not None:
+                text += f"; the {pooled} deaths reported for both arms together are split between them by this HR"
+        else:
+            text = "both digitised curves rebuilt together (one data cut-off when they end together)"
+        out[(exp_key, ref_key)] = text
+    return out
 
 
 @dataclass(frozen=True)
