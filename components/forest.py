@@ -87,7 +87,8 @@ def _columns(measure: str) -> tuple[list[_Col], list[_Col]]:
         left = [study, _Col(["Comparison", ("exp. vs ref.", SUB)], "t_comparison", 150),
                 _Col(["n (events)", ("exp. / ref.", SUB)], "t_n", 90, "center")]
         right = [_Col(["HR (95% CI)", ("p", SUB)], "t_effect", 150),
-                 _Col(["Adjustment", ("covariates", SUB)], "t_adjusted", 108)]
+                 _Col(["Adjustment", ("covariates", SUB)], "t_adjusted", 108),
+                 _Col(["Certainty", ("GRADE", SUB)], "t_certainty", 78)]
     else:
         name = ["RR (95% CI)"] if measure == "RR" else ["Risk difference,", "% points (95% CI)"]
         left = [study, _Col(["Comparison", ("exp. vs ref.", SUB)], "t_comparison", 150),
@@ -194,7 +195,21 @@ def _cells(r: dict, cols: list[_Col], size: float) -> dict:
                                           2, c.max_px, size)
             else:
                 out[c.key] = ["unadj."]
+        elif c.key == "t_certainty":
+            sym = r.get("certainty_symbol")
+            out[c.key] = [sym, (r["certainty_label"], SUB)] if isinstance(sym, str) else ["not rated"]
     return out
+
+
+def _certainty_hover(r: dict) -> str:
+    """The certainty of a row and every reason it was rated down (GRADE, from evidence.certainty)."""
+    if not isinstance(r.get("certainty_symbol"), str):
+        return "Not rated"
+    lines = [f"<b>Certainty: {esc(r['certainty_symbol'])} {esc(r['certainty_label'])}</b> (GRADE)"]
+    reasons = r.get("certainty_reasons")
+    for reason in reasons if isinstance(reasons, list) else []:
+        lines.append("• " + "<br>   ".join(esc(x) for x in textwrap.wrap(reason, 90)))
+    return "<br>".join(lines)
 
 
 def _hover(r: dict) -> str:
@@ -207,6 +222,11 @@ def _hover(r: dict) -> str:
              + (f" ({_ci_level_text(r)})" if _ci_level_text(r) else "") + f", p {esc(_p_text(r))}"]
     if r["measure"] == "HR":
         lines.append("Adjusted for " + esc(r["adjusted_for"]) if r["adjusted"] else "Unadjusted")
+        if r.get("design_details"):
+            lines.append("Design: " + "<br>   ".join(esc(x) for x in textwrap.wrap(r["design_details"], 90)))
+        if isinstance(r.get("certainty_symbol"), str):
+            lines.append(f"Certainty {esc(r['certainty_symbol'])} {esc(r['certainty_label'])} "
+                         "(hover the certainty column for the reasons)")
         lines.append(f"n {_nr(r['n_experimental'])} / {_nr(r['n_reference'])}, events "
                      f"{_nr(r['events_experimental'])} / {_nr(r['events_reference'])} "
                      "(experimental / reference; NR: not reported)")
@@ -429,6 +449,8 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
                     tip = hover
                 elif kind == "row" and c.key == "t_adjusted" and payload["adjusted"]:
                     tip = "Adjusted for " + esc(payload["adjusted_for"])
+                elif kind == "row" and c.key == "t_certainty":
+                    tip = _certainty_hover(payload)
                 put_text(pc[c.key], side, x, w, yc, c.align, bold=(kind == "pooled" and c is left[0]),
                          hover=tip, color=color)
 

@@ -5,6 +5,7 @@ from components.forest import forest_figure
 from evidence.naming import DESIGN_LABELS, ENDPOINT_TITLES, POPULATION_LABELS, study_labels
 
 from . import forest_rows as fr
+from .certainty import sof_for_rows
 from .links import Choice, Many
 from .model import PRESENT, Brief, ViewModel, font_size
 
@@ -70,7 +71,9 @@ def build(state: dict, store, params: dict) -> ViewModel:
         texts["pooling"] = reason
         cites = tuple(c for c in store.studies[store.studies.study_id.isin(set(rows.study_id))].citation
                       if isinstance(c, str))
+        # the summary of findings of the hazard ratios shown: certainty and absolute effects travel with the plot
+        sof = () if is_response else (("Summary of findings", sof_for_rows(store, rows)),)
         brief = Brief(title=title, figure="forest", key_numbers=table.drop(columns=["Snippet"], errors="ignore"),
-                      citations=cites, caveats=tuple(c for c in (CAVEAT, reason) if c))
+                      citations=cites, caveats=tuple(c for c in (CAVEAT, reason) if c), sections=sof)
     return ViewModel(page="forest", path=PATH, state=state, params=params, title=title, figures=figures,
                      tables=tables, caveats=(CAVEAT,), texts=texts, brief=brief)

@@ -1,0 +1,52 @@
+"""Summary of findings: how sure are we (GRADE certainty), and how much does it matter (absolute effects)."""
+import streamlit as st
+
+from components.navigation import ensure_app_navigation
+
+ensure_app_navigation()
+
+from components import chrome  # noqa: E402
+from components.store_access import get_store  # noqa: E402
+
+PAGE = "summary-of-findings"
+store = get_store()
+model, spec = chrome.open_view(PAGE, store)
+opts = model.texts["options"]
+with chrome.error_boundary("The summary of findings"):
+    with st.sidebar:
+        st.multiselect("Studies", spec["studies"].options, key=f"{PAGE}.studies",
+                       format_func=lambda s: opts["studies"].get(s, s), placeholder="Choose studies")
+        st.multiselect("Outcome", spec["endpoint"].options, key=f"{PAGE}.endpoint",
+                       format_func=lambda e: opts["endpoint"].get(e, e), placeholder="All outcomes")
+        chrome.presentation_toggle(PAGE)
+    params = chrome.write_link(PAGE, spec)
+    chrome.header(model, params, store)
+    chrome.caveat_line(model)
+    if "summary" not in model.tables:
+        st.info(chrome.literal(model.texts["empty"]), icon="ℹ️")
+        st.stop()
+    summary = model.tables["summary"]
+    st.caption(chrome.literal(model.texts["start_note"]), help=chrome.literal(model.texts["imprecision_rule"]))
+    wide = st.column_config.TextColumn(width="large")
+    st.dataframe(summary.drop(columns=["HR record"]), hide_index=True, width="stretch", key=f"{PAGE}.table",
+                 column_config={
+                     "Study": st.column_config.TextColumn(pinned=True),
+                     "Comparison": st.column_config.TextColumn(width="medium", pinned=True),
+                     "Certainty": st.column_config.TextColumn(help="GRADE: ⊕⊕⊕⊕ high to ⊕◯◯◯ very low"),
+                     "Reasons": wide, "What it means": wide, "Design details": wide, "Risk of bias": wide,
+                     "Absolute effect at 12 months": wide, "Absolute effect at 24 months": wide,
+                     "Check at 12 months": wide, "Check at 24 months": wide,
+                     "Baseline source (12 months)": wide})
+    st.caption("ⓘ " + chrome.literal(model.texts["ph_note"]))
+    chrome.csv_button(summary, "Summary of findings (CSV)", "hcc_summary_of_findings.csv", f"{PAGE}.csv")
+
+    design_tab, rob_tab = st.tabs(["Design details", "Risk of bias (curator's judgement)"])
+    with design_tab:
+        st.caption("What each paper says about how its comparison was made, with the sentence it says it in.")
+        st.dataframe(model.tables["design"].drop(columns=["study_id"]), hide_index=True, width="stretch",
+                     key=f"{PAGE}.design", column_config={"Snippet": wide, "Detail": wide})
+    with rob_tab:
+        st.caption(chrome.literal(model.texts["rob_label"]) + ". Each judgement names its basis and, where the "
+                   "paper states it, the sentence.")
+        st.dataframe(model.tables["risk_of_bias"], hide_index=True, width="stretch", key=f"{PAGE}.rob",
+                     column_config={"Basis": wide, "Snippet": wide})
