@@ -79,6 +79,7 @@ class _Col:
 
 # A cell is a list of lines; a line is text, or (text, colour) for a muted line.
 SUB = "#555555"          # the muted second line (design, p): still 7:1 contrast on white
+CERTAINTY_INK = "#1f3b72"    # the GRADE certainty line under the adjustment (told apart from it by colour)
 
 
 def _columns(measure: str) -> tuple[list[_Col], list[_Col]]:
@@ -87,8 +88,9 @@ def _columns(measure: str) -> tuple[list[_Col], list[_Col]]:
         left = [study, _Col(["Comparison", ("exp. vs ref.", SUB)], "t_comparison", 150),
                 _Col(["n (events)", ("exp. / ref.", SUB)], "t_n", 90, "center")]
         right = [_Col(["HR (95% CI)", ("p", SUB)], "t_effect", 150),
-                 _Col(["Adjustment", ("covariates", SUB)], "t_adjusted", 108),
-                 _Col(["Certainty", ("GRADE", SUB)], "t_certainty", 78)]
+                 # the GRADE certainty is the last line of this column: a column of its own does not
+                 # fit beside a readable effect axis on a laptop (820 px with the sidebar open)
+                 _Col(["Adjustment", ("covariates", SUB), "Certainty"], "t_adjusted", 108)]
     else:
         name = ["RR (95% CI)"] if measure == "RR" else ["Risk difference,", "% points (95% CI)"]
         left = [study, _Col(["Comparison", ("exp. vs ref.", SUB)], "t_comparison", 150),
@@ -195,9 +197,9 @@ def _cells(r: dict, cols: list[_Col], size: float) -> dict:
                                           2, c.max_px, size)
             else:
                 out[c.key] = ["unadj."]
-        elif c.key == "t_certainty":
-            sym = r.get("certainty_symbol")
-            out[c.key] = [sym, (r["certainty_label"], SUB)] if isinstance(sym, str) else ["not rated"]
+            if isinstance(r.get("certainty_symbol"), str):
+                text = f"{r['certainty_symbol']} {r['certainty_label'].lower()}"
+                out[c.key] = out[c.key] + [(x, CERTAINTY_INK) for x in wrap(text, c)]
     return out
 
 
@@ -225,8 +227,8 @@ def _hover(r: dict) -> str:
         if r.get("design_details"):
             lines.append("Design: " + "<br>   ".join(esc(x) for x in textwrap.wrap(r["design_details"], 90)))
         if isinstance(r.get("certainty_symbol"), str):
-            lines.append(f"Certainty {esc(r['certainty_symbol'])} {esc(r['certainty_label'])} "
-                         "(hover the certainty column for the reasons)")
+            lines.append(f"Certainty {esc(r['certainty_symbol'])} {esc(r['certainty_label'])} (GRADE; "
+                         "hover the adjustment and certainty column for the reasons)")
         lines.append(f"n {_nr(r['n_experimental'])} / {_nr(r['n_reference'])}, events "
                      f"{_nr(r['events_experimental'])} / {_nr(r['events_reference'])} "
                      "(experimental / reference; NR: not reported)")
@@ -447,10 +449,10 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
                 tip = None
                 if kind == "row" and c.key in ("t_study", "t_effect"):
                     tip = hover
-                elif kind == "row" and c.key == "t_adjusted" and payload["adjusted"]:
-                    tip = "Adjusted for " + esc(payload["adjusted_for"])
-                elif kind == "row" and c.key == "t_certainty":
-                    tip = _certainty_hover(payload)
+                elif kind == "row" and c.key == "t_adjusted":
+                    tip = ("Adjusted for " + esc(payload["adjusted_for"]) if payload["adjusted"] else "Unadjusted")
+                    if isinstance(payload.get("certainty_symbol"), str):
+                        tip += "<br>" + _certainty_hover(payload)
                 put_text(pc[c.key], side, x, w, yc, c.align, bold=(kind == "pooled" and c is left[0]),
                          hover=tip, color=color)
 
@@ -621,7 +623,8 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
     # covariates shortened in the table, in full: the exported figure has no hover
     full = {}
     for r, c in zip(records, cells):
-        shown = " ".join(x[0] if isinstance(x, tuple) else x for x in c.get("t_adjusted", []))
+        shown = " ".join(x[0] if isinstance(x, tuple) else x for x in c.get("t_adjusted", [])
+                         if not (isinstance(x, tuple) and x[1] == CERTAINTY_INK))
         if r["adjusted"] and " ".join(shown.split()) != " ".join(f"adj. for {r['adjusted_for']}".split()):
             full.setdefault(f"{r['study']} ({r['group']})", r["adjusted_for"])
     if full:

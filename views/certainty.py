@@ -227,6 +227,34 @@ def risk_of_bias_table(store, sof: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def risk_of_bias_records(store, study_ids) -> pd.DataFrame:
+    """Every risk-of-bias domain the curator judged for these studies (the evidence browser's tab)."""
+    rb = store.risk_of_bias
+    cols = ["Study", "Comparison", "Outcome", "Tool", "Domain", "Judgement", "Basis", "Location", "Snippet",
+            "Judged by", "study_id"]
+    if rb is None or rb.empty:
+        return pd.DataFrame(columns=cols)
+    labels = study_labels(store)
+    rows = []
+    for d in rb[rb.study_id.isin(list(study_ids))].to_dict("records"):
+        sub = d["subgroup"] if isinstance(d.get("subgroup"), str) and d["subgroup"] else None
+        outcome = OUTCOME_NAMES.get(d["endpoint"], d["endpoint"]).capitalize()
+        outcome += " (matched cohort)" if d["population"] == "matched" else (f" (subgroup: {sub})" if sub else "")
+        judged = d.get("judged_by") if isinstance(d.get("judged_by"), str) else "curator"
+        rows.append({
+            "Study": labels.get(d["study_id"], d["study_id"]),
+            "Comparison": f"{store.arm_label(d['study_id'], d['experimental_arm_id'])} vs "
+                          f"{store.arm_label(d['study_id'], d['reference_arm_id'])}",
+            "Outcome": outcome, "Tool": d["tool"],
+            "Domain": ROB_DOMAIN_NAMES.get(d["domain"], d["domain"].replace("_", " ")),
+            "Judgement": d["judgement"], "Basis": d["reason"] if isinstance(d["reason"], str) else "",
+            "Location": d["location"] if isinstance(d["location"], str) else "",
+            "Snippet": d["snippet"] if isinstance(d["snippet"], str) else "",
+            "Judged by": f"{judged} (judgement, not the paper's)", "study_id": d["study_id"],
+        })
+    return pd.DataFrame(rows, columns=cols)
+
+
 # --- the view ----------------------------------------------------------------
 
 def _hr_studies(store) -> list[str]:

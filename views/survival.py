@@ -183,6 +183,7 @@ def rebuilt_landmarks(store, family: str, months=(12, 24)) -> dict[tuple[str, st
         ipd = _rebuild(si.rebuild_args(s))
         last = float(ipd["time"].max())
         for t in months:
-            if t <= last + 1e-9:
-                out[(s.study_id, s.arm_id, s.endpoint, s.population, float(t))] = 100 * ss.survival_at(ipd, t)
+            value = ss.survival_at(ipd, t) if t <= last + 1e-9 else float("nan")
+            if value == value:   # not NaN
+                out[(s.study_id, s.arm_id, s.endpoint, s.population, float(t))] = 100 * value
     return out
