@@ -90,7 +90,7 @@ def _columns(measure: str) -> tuple[list[_Col], list[_Col]]:
         right = [_Col(["HR (95% CI)", ("p", SUB)], "t_effect", 150),
                  # the GRADE certainty is the last line of this column: a column of its own does not
                  # fit beside a readable effect axis on a laptop (820 px with the sidebar open)
-                 _Col(["Adjustment", ("covariates", SUB), "Certainty"], "t_adjusted", 108)]
+                 _Col(["Adjustment", ("covariates", SUB), "Certainty"], "t_adjusted", 110)]
     else:
         name = ["RR (95% CI)"] if measure == "RR" else ["Risk difference,", "% points (95% CI)"]
         left = [study, _Col(["Comparison", ("exp. vs ref.", SUB)], "t_comparison", 150),

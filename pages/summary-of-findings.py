@@ -28,16 +28,34 @@ with chrome.error_boundary("The summary of findings"):
     summary = model.tables["summary"]
     st.caption(chrome.literal(model.texts["start_note"]), help=chrome.literal(model.texts["imprecision_rule"]))
     wide = st.column_config.TextColumn(width="large")
-    st.dataframe(summary.drop(columns=["HR record"]), hide_index=True, width="stretch", key=f"{PAGE}.table",
-                 column_config={
-                     "Study": st.column_config.TextColumn(pinned=True),
-                     "Comparison": st.column_config.TextColumn(width="medium", pinned=True),
-                     "Certainty": st.column_config.TextColumn(help="GRADE: ⊕⊕⊕⊕ high to ⊕◯◯◯ very low"),
-                     "Reasons": wide, "What it means": wide, "Design details": wide, "Risk of bias": wide,
-                     "Absolute effect at 12 months": wide, "Absolute effect at 24 months": wide,
-                     "Check at 12 months": wide, "Check at 24 months": wide,
-                     "Baseline source (12 months)": wide})
-    st.caption("ⓘ " + chrome.literal(model.texts["ph_note"]))
+    event = st.dataframe(
+        summary.drop(columns=["HR record"]), hide_index=True, width="stretch", key=f"{PAGE}.table",
+        on_select="rerun", selection_mode="single-row",
+        column_config={
+            "Study": st.column_config.TextColumn(pinned=True),
+            "Comparison": st.column_config.TextColumn(width="medium", pinned=True),
+            "Certainty": st.column_config.TextColumn(help="GRADE: ⊕⊕⊕⊕ high to ⊕◯◯◯ very low"),
+            "Reasons": wide, "What it means": wide, "Design details": wide, "Risk of bias": wide,
+            "Absolute effect at 12 months": wide, "Absolute effect at 24 months": wide,
+            "Check at 12 months": wide, "Check at 24 months": wide, "Baseline source (12 months)": wide})
+    st.caption(chrome.literal(model.texts["ph_note"]) + " Select a row for its reasons, design and risk of bias.")
+    picked = event.selection.rows if event is not None else []
+    if picked:
+        row = summary.iloc[picked[0]]
+        raw = model.tables["rows"].iloc[picked[0]]
+        with st.container(border=True):
+            st.markdown(f"**{chrome.literal(row['Study'])}: {chrome.literal(row['Comparison'])}, "
+                        f"{chrome.literal(row['Outcome'].lower())}** · {chrome.literal(row['Relative effect'])}")
+            st.markdown(f"**Certainty {chrome.literal(row['Certainty'])}.** {chrome.literal(row['What it means'])}")
+            st.markdown("\n".join(f"- {chrome.literal(x)}" for x in raw["reasons"]))
+            for t in (12, 24):
+                st.markdown(f"**At {t} months:** {chrome.literal(row[f'Absolute effect at {t} months'])}; baseline "
+                            f"{chrome.literal(row[f'Baseline at {t} months'])}"
+                            + (f"; check: {chrome.literal(row[f'Check at {t} months'])}"
+                               if row[f"Check at {t} months"] else ""))
+            st.markdown(f"**Median:** {chrome.literal(row['Median (difference)'])}  \n"
+                        f"**Design:** {chrome.literal(row['Design'])}; {chrome.literal(row['Design details'])}  \n"
+                        f"**Risk of bias:** {chrome.literal(row['Risk of bias'])}")
     chrome.csv_button(summary, "Summary of findings (CSV)", "hcc_summary_of_findings.csv", f"{PAGE}.csv")
 
     design_tab, rob_tab = st.tabs(["Design details", "Risk of bias (curator's judgement)"])

@@ -141,7 +141,11 @@ def summary_table(store, sof: pd.DataFrame) -> pd.DataFrame:
             "HR record": r["hr_record_id"],
         })
         rows.append(row)
-    return pd.DataFrame(rows)
+    # what a board reads first (certainty, what it means for 100 patients) before the inputs behind it
+    first = ["Study", "Comparison", "Outcome", "Certainty", "Absolute effect at 12 months", "Relative effect",
+             "Median (difference)", "What it means"]
+    out = pd.DataFrame(rows)
+    return out[first + [c for c in out.columns if c not in first]] if len(out) else out
 
 
 def brief_table(sof: pd.DataFrame) -> pd.DataFrame:
