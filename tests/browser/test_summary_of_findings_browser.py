@@ -38,6 +38,12 @@ def test_summary_of_findings_on_the_first_screen(browser, app_url, screen):
         # the app's navigation lists the page
         assert page.get_by_role("link", name="Summary of findings").count() >= 1
         _shot(page, f"summary_of_findings_{width}x{height}")
+        # selecting the first row (its marker at the left edge) opens its reasons, design and risk of bias
+        page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)
+        page.get_by_text("At 12 months:", exact=False).first.wait_for(timeout=20000)
+        wait_for_app(page)
+        assert page.get_by_text("27 more alive per 100 at 12 months", exact=False).count() >= 1
+        _shot(page, f"summary_of_findings_row_{width}x{height}")
 
         page.goto(app_url + "/forest")
         wait_for_app(page)
