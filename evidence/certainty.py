@@ -398,6 +398,8 @@ def summary_of_findings(store, rebuilt: Optional[RebuiltSurvival] = None, prefer
     no landmark rate for the reference arm, and marked 'from the rebuilt curve'.
     """
     ct = certainty_table(store, prefer_adjusted)
+    if ct.empty:
+        return pd.DataFrame()
     rebuilt = rebuilt or {}
     rows = []
     for r in ct[ct["sof_row"]].itertuples():

@@ -199,3 +199,11 @@ def test_views_are_cached_and_not_mutated(store):
     b = build_view("summary-of-findings", "", store)
     assert a is b
     assert b.tables["summary"].equals(before)
+
+
+def test_a_store_without_hazard_ratios_says_so(fixture_store):
+    from dataclasses import replace
+    empty = replace(fixture_store, hazard_ratios=fixture_store.hazard_ratios.iloc[0:0])
+    m = build_view("summary-of-findings", "", empty, cache=None)
+    assert "No hazard-ratio comparison" in m.texts["empty"] and "summary" not in m.tables
+    assert m.brief is None
