@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.absolute import PROPORTIONAL_HAZARDS_NOTE
-from evidence.certainty import (IMPRECISION_RULE, OUTCOME_NAMES, design_summary, summary_line,
+from evidence.certainty import (IMPRECISION_RULE, OUTCOME_NAMES, certainty_table, design_summary, summary_line,
                                 summary_of_findings)
 from evidence.naming import POPULATION_LABELS, design_label, study_labels
 
@@ -48,8 +48,35 @@ def rebuilt_baselines(store) -> dict[tuple, float]:
     return out
 
 
+_SOF: dict = {}
+_RATINGS: dict = {}
+
+
+def ratings(store) -> tuple[pd.DataFrame, dict[str, str]]:
+    """certainty_table indexed by hazard-ratio record id, and each study's design line; once per store."""
+    key = store.fingerprint
+    if key not in _RATINGS:
+        _RATINGS.clear()
+        designs = design_summary(store).set_index("study_id")
+        _RATINGS[key] = (certainty_table(store).set_index("record_id"),
+                         {sid: design_line(designs.loc[sid]) for sid in designs.index})
+    return _RATINGS[key]
+
+
 def sof_rows(store) -> pd.DataFrame:
-    """summary_of_findings with rebuilt baselines where the paper prints none; primary papers first."""
+    """summary_of_findings with rebuilt baselines where the paper prints none; primary papers first.
+
+    Once per store (the forest view's brief needs it too, and the curves take seconds to rebuild);
+    callers filter it, never change it.
+    """
+    key = store.fingerprint
+    if key not in _SOF:
+        _SOF.clear()   # one store at a time: a curator's edit replaces the old rows
+        _SOF[key] = _sof_rows(store)
+    return _SOF[key]
+
+
+def _sof_rows(store) -> pd.DataFrame:
     sof = summary_of_findings(store, rebuilt=rebuilt_baselines(store), timepoints=MONTHS)
     if sof.empty:
         return sof

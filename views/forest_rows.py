@@ -209,18 +209,15 @@ ROW_COLUMNS += CERTAINTY_COLUMNS
 
 def with_certainty(store, rows: pd.DataFrame) -> pd.DataFrame:
     """Join each hazard ratio's GRADE rating (evidence.certainty) on its record id, and its study's design."""
-    from evidence.certainty import certainty_table, design_summary
-    from .certainty import design_line
+    from .certainty import ratings
     if rows.empty:
         return rows
-    ct = certainty_table(store).set_index("record_id")
-    designs = design_summary(store).set_index("study_id")
+    ct, designs = ratings(store)
     rows = rows.copy()
     for col, src in (("certainty", "certainty"), ("certainty_symbol", "certainty_symbol"),
                      ("certainty_label", "certainty_label"), ("certainty_reasons", "reasons")):
         rows[col] = [ct.at[i, src] if i in ct.index else None for i in rows["row_id"]]
-    rows["design_details"] = [design_line(designs.loc[s]) if s in designs.index else ""
-                              for s in rows["study_id"]]
+    rows["design_details"] = [designs.get(s, "") for s in rows["study_id"]]
     return rows
 
 
