@@ -235,7 +235,7 @@ def design_table(store, studies) -> pd.DataFrame:
 def risk_of_bias_table(store, sof: pd.DataFrame) -> pd.DataFrame:
     """The domains of each comparison shown, each judgement with its basis (the curator's judgement)."""
     rb = store.risk_of_bias
-    cols = ["Study", "Comparison", "Outcome", "Tool", "Domain", "Judgement", "Basis", "Location", "Snippet",
+    cols = ["Study", "Outcome", "Domain", "Judgement", "Basis", "Snippet", "Location", "Tool", "Comparison",
             "Judged by"]
     if rb is None or rb.empty or sof.empty:
         return pd.DataFrame(columns=cols)
@@ -261,7 +261,7 @@ def risk_of_bias_table(store, sof: pd.DataFrame) -> pd.DataFrame:
 def risk_of_bias_records(store, study_ids) -> pd.DataFrame:
     """Every risk-of-bias domain the curator judged for these studies (the evidence browser's tab)."""
     rb = store.risk_of_bias
-    cols = ["Study", "Comparison", "Outcome", "Tool", "Domain", "Judgement", "Basis", "Location", "Snippet",
+    cols = ["Study", "Outcome", "Domain", "Judgement", "Basis", "Snippet", "Location", "Tool", "Comparison",
             "Judged by", "study_id"]
     if rb is None or rb.empty:
         return pd.DataFrame(columns=cols)

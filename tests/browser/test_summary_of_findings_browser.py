@@ -62,3 +62,21 @@ def test_outcome_choice_goes_into_the_link(page, app_url):
     wait_for_app(page)
     assert parse_qs(urlparse(page.url).query) == {"studies": ["sun2022,huang2022"], "endpoint": ["OS"]}
     assert not error_texts(page)
+
+
+def test_evidence_browser_risk_of_bias_tab(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(app_url + "/evidence?studies=huang2022")
+        wait_for_app(page)
+        page.get_by_role("tab", name="Risk of bias (curator's judgement)").click()
+        grid = page.locator('[data-testid="stDataFrame"]').filter(visible=True).first
+        grid.wait_for(state="visible", timeout=20000)
+        assert not error_texts(page)
+        _shot(page, "evidence_risk_of_bias_1280x800")
+        page.get_by_role("tab", name="Design details").click()
+        page.locator('[data-testid="stDataFrame"]').filter(visible=True).first.wait_for(state="visible")
+        _shot(page, "evidence_design_details_1280x800")
+    finally:
+        context.close()
