@@ -38,7 +38,8 @@ with chrome.error_boundary("The summary of findings"):
             "Reasons": wide, "What it means": wide, "Design details": wide, "Risk of bias": wide,
             "Absolute effect at 12 months": wide, "Absolute effect at 24 months": wide,
             "Check at 12 months": wide, "Check at 24 months": wide, "Baseline source (12 months)": wide})
-    st.caption(chrome.literal(model.texts["ph_note"]) + " Select a row for its reasons, design and risk of bias.")
+    st.caption(chrome.literal(model.texts["ph_note"]) + " Select a row for its reasons, design and risk of bias. "
+               + chrome.literal(model.texts["without_hr"]))
     picked = event.selection.rows if event is not None else []
     if picked:
         row = summary.iloc[picked[0]]

@@ -207,3 +207,10 @@ def test_a_store_without_hazard_ratios_says_so(fixture_store):
     m = build_view("summary-of-findings", "", empty, cache=None)
     assert "No hazard-ratio comparison" in m.texts["empty"] and "summary" not in m.tables
     assert m.brief is None
+
+
+def test_studies_without_a_hazard_ratio_are_named(store, sof):
+    # Liu 2020 is the prospective single-arm phase II study: one arm, nothing to compare
+    assert (store.arms.study_id == "liu2020").sum() == 1
+    assert "Liu 2020 (single arm)" in sof.texts["without_hr"]
+    assert "liu2020" not in set(sof.tables["rows"]["study_id"])

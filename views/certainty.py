@@ -298,6 +298,20 @@ def _endpoints(store) -> list[str]:
     return [e for e in OUTCOME_NAMES if e in present]
 
 
+def _without_hr_note(store) -> str:
+    """Which studies have no row, and why: a single-arm study has no comparison to rate."""
+    labels = study_labels(store)
+    have = set(_hr_studies(store))
+    missing = store.studies[~store.studies.study_id.isin(have)]
+    if missing.empty:
+        return ""
+    primary = [labels.get(s, s) + (" (single arm)" if n == 1 else "")
+               for s, n, k in zip(missing.study_id, missing.n_arms, missing.source_kind) if k != "review"]
+    review = int((missing.source_kind == "review").sum())
+    parts = primary + ([f"{review} studies reported in the review"] if review else [])
+    return f"No hazard ratio, so no row: {', '.join(parts)}."
+
+
 def spec(store) -> dict:
     studies = _hr_studies(store)
     return {
@@ -317,6 +331,7 @@ def build(state: dict, store, params: dict) -> ViewModel:
         "start_note": START_NOTE,
         "rob_label": ROB_LABEL,
     }
+    texts["without_hr"] = _without_hr_note(store)
     sof = sof_rows(store)
     if not sof.empty:
         sof = sof[sof.study_id.isin(state["studies"])]
