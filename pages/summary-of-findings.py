@@ -32,9 +32,11 @@ with chrome.error_boundary("The summary of findings"):
         summary.drop(columns=["HR record"]), hide_index=True, width="stretch", key=f"{PAGE}.table",
         on_select="rerun", selection_mode="single-row",
         column_config={
-            "Study": st.column_config.TextColumn(pinned=True),
-            "Comparison": st.column_config.TextColumn(width="medium", pinned=True),
-            "Certainty": st.column_config.TextColumn(help="GRADE: ⊕⊕⊕⊕ high to ⊕◯◯◯ very low"),
+            # pixel widths: on a laptop the certainty and the absolute effect are on the first screen
+            "Study": st.column_config.TextColumn(width=105, pinned=True),
+            "Comparison": st.column_config.TextColumn(width=190, pinned=True),
+            "Outcome": st.column_config.TextColumn(width=170),
+            "Certainty": st.column_config.TextColumn(width=128, help="GRADE: ⊕⊕⊕⊕ high to ⊕◯◯◯ very low"),
             "Reasons": wide, "What it means": wide, "Design details": wide, "Risk of bias": wide,
             "Absolute effect at 12 months": wide, "Absolute effect at 24 months": wide,
             "Check at 12 months": wide, "Check at 24 months": wide, "Baseline source (12 months)": wide})
