@@ -11,6 +11,7 @@ PAGES = [
     st.Page("pages/forest.py", title="Forest plot", url_path="forest"),
     st.Page("pages/adverse-events.py", title="Adverse events", url_path="adverse-events"),
     st.Page("pages/survival.py", title="Survival curves", url_path="survival"),
+    st.Page("pages/summary-of-findings.py", title="Summary of findings", url_path="summary-of-findings"),
 ]
 
 st.navigation(PAGES).run()

@@ -79,6 +79,7 @@ class _Col:
 
 # A cell is a list of lines; a line is text, or (text, colour) for a muted line.
 SUB = "#555555"          # the muted second line (design, p): still 7:1 contrast on white
+CERTAINTY_INK = "#1f3b72"    # the GRADE certainty line under the adjustment (told apart from it by colour)
 
 
 def _columns(measure: str, patient: bool = False) -> tuple[list[_Col], list[_Col]]:
@@ -96,7 +97,9 @@ def _base_columns(measure: str) -> tuple[list[_Col], list[_Col]]:
         left = [study, _Col(["Comparison", ("exp. vs ref.", SUB)], "t_comparison", 150),
                 _Col(["n (events)", ("exp. / ref.", SUB)], "t_n", 90, "center")]
         right = [_Col(["HR (95% CI)", ("p", SUB)], "t_effect", 150),
-                 _Col(["Adjustment", ("covariates", SUB)], "t_adjusted", 108)]
+                 # the GRADE certainty is the last line of this column: a column of its own does not
+                 # fit beside a readable effect axis on a laptop (820 px with the sidebar open)
+                 _Col(["Adjustment", ("covariates", SUB), "Certainty"], "t_adjusted", 110)]
     else:
         name = ["RR (95% CI)"] if measure == "RR" else ["Risk difference,", "% points (95% CI)"]
         left = [study, _Col(["Comparison", ("exp. vs ref.", SUB)], "t_comparison", 150),
@@ -207,6 +210,9 @@ def _cells(r: dict, cols: list[_Col], size: float) -> dict:
                                           2, c.max_px, size)
             else:
                 out[c.key] = ["unadj."]
+            if isinstance(r.get("certainty_symbol"), str):
+                text = f"{r['certainty_symbol']} {r['certainty_label'].lower()}"
+                out[c.key] = out[c.key] + [(x, CERTAINTY_INK) for x in wrap(text, c)]
     return out
 
 
@@ -222,6 +228,17 @@ def _patient_hover(r: dict) -> str:
     return "<br>".join(lines)
 
 
+def _certainty_hover(r: dict) -> str:
+    """The certainty of a row and every reason it was rated down (GRADE, from evidence.certainty)."""
+    if not isinstance(r.get("certainty_symbol"), str):
+        return "Not rated"
+    lines = [f"<b>Certainty: {esc(r['certainty_symbol'])} {esc(r['certainty_label'])}</b> (GRADE)"]
+    reasons = r.get("certainty_reasons")
+    for reason in reasons if isinstance(reasons, list) else []:
+        lines.append("• " + "<br>   ".join(esc(x) for x in textwrap.wrap(reason, 90)))
+    return "<br>".join(lines)
+
+
 def _hover(r: dict) -> str:
     lines = [f"<b>{esc(r['study'])}</b>  ({esc(DESIGN_LABELS.get(r['design'], r['design']))}"
              + (", reported in a review" if r["source_kind"] == "review" else "") + ")",
@@ -232,6 +249,11 @@ def _hover(r: dict) -> str:
              + (f" ({_ci_level_text(r)})" if _ci_level_text(r) else "") + f", p {esc(_p_text(r))}"]
     if r["measure"] == "HR":
         lines.append("Adjusted for " + esc(r["adjusted_for"]) if r["adjusted"] else "Unadjusted")
+        if r.get("design_details"):
+            lines.append("Design: " + "<br>   ".join(esc(x) for x in textwrap.wrap(r["design_details"], 90)))
+        if isinstance(r.get("certainty_symbol"), str):
+            lines.append(f"Certainty {esc(r['certainty_symbol'])} {esc(r['certainty_label'])} (GRADE; "
+                         "hover the adjustment and certainty column for the reasons)")
         lines.append(f"n {_nr(r['n_experimental'])} / {_nr(r['n_reference'])}, events "
                      f"{_nr(r['events_experimental'])} / {_nr(r['events_reference'])} "
                      "(experimental / reference; NR: not reported)")
@@ -455,8 +477,10 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
                     tip = hover
                 elif kind == "row" and c.key == "t_patient":
                     tip = _patient_hover(payload)
-                elif kind == "row" and c.key == "t_adjusted" and payload["adjusted"]:
-                    tip = "Adjusted for " + esc(payload["adjusted_for"])
+                elif kind == "row" and c.key == "t_adjusted":
+                    tip = ("Adjusted for " + esc(payload["adjusted_for"]) if payload["adjusted"] else "Unadjusted")
+                    if isinstance(payload.get("certainty_symbol"), str):
+                        tip += "<br>" + _certainty_hover(payload)
                 put_text(pc[c.key], side, x, w, yc, c.align, bold=(kind == "pooled" and c is left[0]),
                          hover=tip, color=color)
 
@@ -629,7 +653,8 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
     # covariates shortened in the table, in full: the exported figure has no hover
     full = {}
     for r, c in zip(records, cells):
-        shown = " ".join(x[0] if isinstance(x, tuple) else x for x in c.get("t_adjusted", []))
+        shown = " ".join(x[0] if isinstance(x, tuple) else x for x in c.get("t_adjusted", [])
+                         if not (isinstance(x, tuple) and x[1] == CERTAINTY_INK))
         if r["adjusted"] and " ".join(shown.split()) != " ".join(f"adj. for {r['adjusted_for']}".split()):
             full.setdefault(f"{r['study']} ({r['group']})", r["adjusted_for"])
     if full:

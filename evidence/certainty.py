@@ -398,6 +398,8 @@ def summary_of_findings(store, rebuilt: Optional[RebuiltSurvival] = None, prefer
     no landmark rate for the reference arm, and marked 'from the rebuilt curve'.
     """
     ct = certainty_table(store, prefer_adjusted)
+    if ct.empty:
+        return pd.DataFrame()
     rebuilt = rebuilt or {}
     rows = []
     for r in ct[ct["sof_row"]].itertuples():
@@ -450,7 +452,8 @@ def _landmark_columns(store, r, t: float, rebuilt) -> dict:
     source, snippet, location = None, None, None
     if ref is not None and r.subgroup is None:
         s_ref, source, snippet, location = float(ref["value"]), "reported", ref["snippet"], ref["location"]
-    elif (r.study_id, r.reference_arm_id, r.endpoint, t) in rebuilt:
+    elif r.subgroup is None and (r.study_id, r.reference_arm_id, r.endpoint, t) in rebuilt:
+        # a rebuilt curve is a whole arm's: it is no subgroup's baseline
         s_ref, source = float(rebuilt[(r.study_id, r.reference_arm_id, r.endpoint, t)]), "from the rebuilt curve"
     else:
         return {f"baseline{k}": None, f"baseline_source{k}": "not available", f"baseline_snippet{k}": None,

@@ -48,6 +48,13 @@ with chrome.error_boundary("The evidence browser"):
                                 f"{chrome.literal(row.get('Location', row.get('Where', '')))}")
                     if "Snippet" in row:
                         st.markdown("> " + chrome.literal(str(row["Snippet"]).replace("\n", " ")))
+                    if name == "risk_of_bias":   # a judgement, not the paper's words: said so
+                        st.markdown(f"**Curator's judgement ({chrome.literal(row['Tool'])}, "
+                                    f"{chrome.literal(row['Domain'])}):** {chrome.literal(row['Judgement'])}. "
+                                    f"{chrome.literal(row['Basis'])}")
+                    elif name == "design_details" and row.get("Detail"):
+                        st.markdown(f"**{chrome.literal(row['Item'])}:** {chrome.literal(row['Value'])}. "
+                                    f"{chrome.literal(row['Detail'])}")
                     if row.get("Conflict"):
                         st.warning(chrome.literal(row["Conflict"]))
                     if name == "conflicts":

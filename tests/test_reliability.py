@@ -18,7 +18,7 @@ from evidence.store import DATA_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["pages/overview.py", "pages/evidence.py", "pages/forest.py", "pages/survival.py",
-         "pages/adverse-events.py"]
+         "pages/adverse-events.py", "pages/summary-of-findings.py"]
 
 
 def corrupted_copy(tmp_path: Path, how: str) -> Path:

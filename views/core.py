@@ -6,6 +6,7 @@ from types import ModuleType
 from typing import Any
 
 from . import adverse_events, evidence, forest, overview, survival
+from . import certainty
 from .cache import ViewCache
 from .links import canonical, encode_params, parse_params, parse_query_string
 from .model import PATIENT, ViewModel
@@ -18,6 +19,7 @@ PAGES: dict[str, ModuleType] = {
     "forest": forest,
     "survival": survival,
     "adverse-events": adverse_events,
+    "summary-of-findings": certainty,
 }
 
 VIEWS = ViewCache()

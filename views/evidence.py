@@ -158,7 +158,22 @@ TABS = {
     "adverse_events": ("Adverse events", lambda store, v: adverse_event_rows(store, v["studies"], v["design"])),
     "conflicts": ("Conflicts", lambda store, v: conflict_rows(store, v["studies"], v["design"])),
     "studies_and_arms": ("Studies and arms", lambda store, v: study_rows(store, v["studies"], v["design"])),
+    # how each comparison was made, and the curator's risk-of-bias judgement of it (views.certainty)
+    "design_details": ("Design details", lambda store, v: design_rows(store, v["studies"], v["design"])),
+    "risk_of_bias": ("Risk of bias (curator's judgement)",
+                     lambda store, v: risk_of_bias_rows(store, v["studies"], v["design"])),
 }
+
+
+def design_rows(store, studies=None, designs=None) -> pd.DataFrame:
+    from .certainty import design_table
+    keep = _filter_studies(store, studies, designs)
+    return design_table(store, [s for s in store.studies.study_id if s in keep])
+
+
+def risk_of_bias_rows(store, studies=None, designs=None) -> pd.DataFrame:
+    from .certainty import risk_of_bias_records
+    return risk_of_bias_records(store, _filter_studies(store, studies, designs))
 
 
 def spec(store) -> dict:

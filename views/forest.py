@@ -6,6 +6,7 @@ from evidence.naming import DESIGN_LABELS, ENDPOINT_TITLES, POPULATION_LABELS, s
 
 from . import forest_rows as fr
 from . import patient as pt
+from .certainty import sof_for_rows
 from .links import Choice, Flag, Many
 from .model import PRESENT, Brief, ViewModel, font_size
 
@@ -80,8 +81,10 @@ def build(state: dict, store, params: dict) -> ViewModel:
             table.insert(3, "Patient: why", rows["patient_why"].to_numpy())
         cites = tuple(c for c in store.studies[store.studies.study_id.isin(set(rows.study_id))].citation
                       if isinstance(c, str))
+        # the summary of findings of the hazard ratios shown: certainty and absolute effects travel with the plot
+        sof = () if is_response else (("Summary of findings", sof_for_rows(store, rows)),)
         brief = Brief(title=title, figure="forest", key_numbers=table.drop(columns=["Snippet"], errors="ignore"),
-                      citations=cites, caveats=tuple(c for c in (CAVEAT, reason) if c))
+                      citations=cites, caveats=tuple(c for c in (CAVEAT, reason) if c), sections=sof)
     if profile:
         texts["patient_hidden"] = hidden_outside
         subgroups = pt.subgroup_table(store, profile)

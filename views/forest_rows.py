@@ -184,7 +184,7 @@ def hazard_ratio_rows(store, endpoints=SURVIVAL_ENDPOINTS, studies=None, designs
             "conflict": conflicts.text(r["conflict_ids"], store.conflicts, r.get("evidence_file")),
             "conflict_severity": conflicts.severity(r["conflict_ids"], store.conflicts, r.get("evidence_file")),
         })
-    return _sorted(pd.DataFrame(rows, columns=ROW_COLUMNS), sort)
+    return _sorted(with_certainty(store, pd.DataFrame(rows, columns=ROW_COLUMNS)), sort)
 
 
 ROW_COLUMNS = [
@@ -195,6 +195,23 @@ ROW_COLUMNS = [
     "p", "p_text", "adjusted", "adjusted_for", "model", "method", "continuity_correction", "location",
     "snippet", "snippets", "conflict_ids", "conflict", "conflict_severity",
 ]
+# GRADE certainty of a hazard-ratio row and its study's design details (None on response rows)
+CERTAINTY_COLUMNS = ["certainty", "certainty_symbol", "certainty_label", "certainty_reasons", "design_details"]
+ROW_COLUMNS += CERTAINTY_COLUMNS
+
+
+def with_certainty(store, rows: pd.DataFrame) -> pd.DataFrame:
+    """Join each hazard ratio's GRADE rating (evidence.certainty) on its record id, and its study's design."""
+    from .certainty import ratings
+    if rows.empty:
+        return rows
+    ct, designs = ratings(store)
+    rows = rows.copy()
+    for col, src in (("certainty", "certainty"), ("certainty_symbol", "certainty_symbol"),
+                     ("certainty_label", "certainty_label"), ("certainty_reasons", "reasons")):
+        rows[col] = [ct.at[i, src] if i in ct.index else None for i in rows["row_id"]]
+    rows["design_details"] = [designs.get(s, "") for s in rows["study_id"]]
+    return rows
 
 
 def _sorted(df: pd.DataFrame, sort: str) -> pd.DataFrame:
@@ -440,12 +457,16 @@ def rows_table(rows: pd.DataFrame) -> pd.DataFrame:
         "log effect": rows["log_effect"],
         "SE (log)": rows["se"],
         "Conflict": rows["conflict"].map(lambda c: f"⚠ {c}" if c else ""),
+        "Certainty": [f"{s} {w}" if isinstance(s, str) else "" for s, w in
+                      zip(rows["certainty_symbol"], rows["certainty_label"])],
+        "Certainty reasons": rows["certainty_reasons"].map(lambda x: " · ".join(x) if isinstance(x, list) else ""),
+        "Design details": rows["design_details"].fillna(""),
         "Location": rows["location"],
         "Snippet": rows["snippet"],
     })
     if measure == "HR":
         out = out.drop(columns=["Criteria"])
     else:
-        out = out.drop(columns=["Adjusted for"])
+        out = out.drop(columns=["Adjusted for", "Certainty", "Certainty reasons"])
     return out
 

@@ -180,3 +180,23 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
                   caveats=tuple(dict.fromkeys((caveat, REBUILT_CAVEAT))))
     return ViewModel(**model, title=title, figures={"curves": fig}, tables=tables, caveats=(caveat,),
                      texts=texts, brief=brief)
+
+
+def rebuilt_landmarks(store, family: str, months=(12, 24)) -> dict[tuple[str, str, str, str, float], float]:
+    """Survival (percent) read off each arm's rebuilt curve at these months.
+
+    Keyed (study_id, arm_id, endpoint, population, months). Only where the rebuilt
+    curve reaches that time: a curve that stops at its median (no follow-up
+    reported) says nothing about later months, and its flat end is not a value.
+    """
+    out = {}
+    for s in sources(store, family):
+        if not s.reconstructable:
+            continue
+        ipd = _rebuild(si.rebuild_args(s))
+        last = float(ipd["time"].max())
+        for t in months:
+            value = ss.survival_at(ipd, t) if t <= last + 1e-9 else float("nan")
+            if value == value:   # not NaN
+                out[(s.study_id, s.arm_id, s.endpoint, s.population, float(t))] = 100 * value
+    return out
