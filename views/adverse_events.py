@@ -5,6 +5,7 @@ from components.ae_heatmap import SCALE_MAX, ae_heatmap, difference_figure, diff
 from evidence.naming import study_name
 
 from . import ae_matrix as am
+from . import brief_tables as bt
 from .links import Choice, Many
 from .model import PRESENT, Brief, ViewModel, font_size
 
@@ -61,8 +62,11 @@ def build(state: dict, store, params: dict) -> ViewModel:
         texts["scale_max"] = SCALE_MAX[band]
         cites = tuple(c for c in store.studies[store.studies.study_id.isin({a.split(":")[0] for a in arms})].citation
                       if isinstance(c, str))
-        brief = Brief(title=f"Adverse events, grade {band}", figure="heatmap", key_numbers=tables["matrix"],
-                      citations=cites, caveats=(HEATMAP_CAVEAT, NR_CAVEAT))
+        ids = [a.split(":")[0] for a in arms]
+        brief = Brief(title=f"Adverse events, grade {band}", figure="heatmap",
+                      key_numbers=bt.adverse_event_numbers(tables["matrix"]),
+                      citations=bt.labelled_citations(store, ids, bt.adverse_event_sources(store, ids)) or cites,
+                      caveats=(HEATMAP_CAVEAT, NR_CAVEAT), design=bt.design_line(store, ids))
     if compare in comparisons:
         diffs = am.study_differences(store, compare, band, categories, sort)
         texts["not_estimable"] = list(diffs.not_estimable)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from components.forest import forest_figure
 from evidence.naming import DESIGN_LABELS, ENDPOINT_TITLES, POPULATION_LABELS, study_labels
 
+from . import brief_tables as bt
 from . import forest_rows as fr
 from .links import Choice, Many
 from .model import PRESENT, Brief, ViewModel, font_size
@@ -70,7 +71,8 @@ def build(state: dict, store, params: dict) -> ViewModel:
         texts["pooling"] = reason
         cites = tuple(c for c in store.studies[store.studies.study_id.isin(set(rows.study_id))].citation
                       if isinstance(c, str))
-        brief = Brief(title=title, figure="forest", key_numbers=table.drop(columns=["Snippet"], errors="ignore"),
-                      citations=cites, caveats=tuple(c for c in (CAVEAT, reason) if c))
+        brief = Brief(title=title, figure="forest", key_numbers=bt.forest_numbers(table),
+                      citations=bt.labelled_citations(store, rows.study_id), caveats=tuple(c for c in (CAVEAT, reason) if c),
+                      design=bt.design_line(store, rows.study_id), notes=tuple(bt.forest_notes(table)))
     return ViewModel(page="forest", path=PATH, state=state, params=params, title=title, figures=figures,
                      tables=tables, caveats=(CAVEAT,), texts=texts, brief=brief)

@@ -27,6 +27,8 @@ class Brief:
     caveats: tuple[str, ...] = ()
     # further tables of the view, each (heading, DataFrame): the patient's fit, the summary of findings
     sections: tuple[tuple[str, pd.DataFrame], ...] = ()
+    design: str = ""                         # the designs of the studies shown, said once
+    notes: tuple[str, ...] = ()              # what the marks in key_numbers mean (†, ⚠), one line each
 
 
 @dataclass(frozen=True)
