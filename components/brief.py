@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
 
 from . import export
 
@@ -71,6 +72,8 @@ def figure_svg(model) -> tuple[str | None, tuple[int, int], str | None]:
     missing = export.missing_for_figures()
     if missing:
         return None, (width, height), "no figure renderer on this server (Chromium is not installed)"
+    # the page's heading is the figure's title, and the lead line its caveat: say each once
+    fig = go.Figure(fig).update_layout(title_text="", title_subtitle_text="")
     try:
         return export.figure_bytes(fig, "svg", width, height).decode("utf-8"), (width, height), None
     except Exception as exc:  # the numbers are the brief; the picture is a help
