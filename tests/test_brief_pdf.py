@@ -147,3 +147,25 @@ def test_study_labelled_citations_group_the_trials_of_one_review(store):
     assert len(cites) == 2
     assert cites[0].startswith("BRISK-FL (randomised), REACH (randomised): reported in a review: Gong XL")
     assert cites[1].startswith("Huang 2022 (Retrospective): Huang Y")
+
+
+@pytest.mark.parametrize("page_file", ["forest.py", "survival.py", "adverse-events.py"])
+def test_every_chart_page_offers_the_pdf_brief_rendered_only_on_click(page_file, monkeypatch):
+    from tests.pages import open_page
+    calls = []
+    monkeypatch.setattr(brief_mod, "brief_pdf", lambda *a, **k: calls.append(a) or b"%PDF")
+    monkeypatch.setattr(export, "chromium_path", lambda: "/usr/bin/chromium")
+    at = open_page(page_file)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert any("Tumor-board brief (PDF)" in label for label in labels), labels
+    assert any("Tumor-board brief (HTML" in label for label in labels)
+    assert calls == []          # nothing printed until the button is pressed
+
+
+def test_without_chromium_the_page_says_what_the_pdf_brief_lacks(monkeypatch):
+    from tests.pages import open_page, texts
+    monkeypatch.setattr(export, "chromium_path", lambda: None)
+    at = open_page("forest.py")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert not any("(PDF)" in label for label in labels) and any("Tumor-board brief (HTML" in x for x in labels)
+    assert any("Tumor-board brief (PDF) unavailable" in t and "Chromium" in t for t in texts(at, "caption"))
