@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import html
+import os
+import signal
 import subprocess
 import tempfile
 from datetime import date
@@ -53,9 +55,14 @@ def brief_pdf(model, view_url: str | None = None, *, timeout: float = TIMEOUT_S)
         source.write_text(page, encoding="utf-8")
         args = [chromium, *export.CHROMIUM_ARGS, "--no-pdf-header-footer", f"--user-data-dir={tmp}/profile",
                 "--virtual-time-budget=5000", f"--print-to-pdf={target}", source.as_uri()]
+        # its own process group, so that a hung browser is stopped with all its helper processes
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp,
+                                start_new_session=True)
         try:
-            subprocess.run(args, capture_output=True, timeout=timeout, check=False, cwd=tmp)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
             raise RuntimeError(f"Chromium did not print the brief within {timeout:g} s") from exc
         if not target.exists() or target.stat().st_size == 0:
             raise RuntimeError("Chromium did not print the brief")
@@ -145,13 +152,13 @@ def brief_page_html(model, view_url: str | None, svg: str | None, size: tuple[in
  ul, ol {{ margin: 0.5mm 0; padding-left: 4mm; }}
  .notes, .sources, .more {{ font-size: 6.5pt; color: #333; line-height: 1.2; }}
  .missing {{ border: 1pt solid #b45309; background: #fff7ed; padding: 1mm 2mm; margin: 0 0 1.5mm; }}
- #fit {{ font-size: 6.5pt; color: #7c2d12; margin: 1mm 0 0; min-height: 8pt; }}
+ #fit {{ color: #7c2d12; display: inline-block; min-height: 7pt; }}
  .paged #body {{ display: block; }}
  .paged #figure img {{ width: auto; max-width: 100%; max-height: {FIGURE_H_MM}mm; }}
 </style></head><body>
 <div id="sheet">
 <header><h1>{esc(brief.title)}</h1>
-<div class="meta">Tumor-board brief · {today} · HCC evidence dashboard<br>{link}</div></header>
+<div class="meta">Tumor-board brief · {today} · HCC evidence dashboard<br>{link}<br><span id="fit"></span></div></header>
 <p class="lead">{design}{main}</p>
 {notice}
 <div id="body">{figure}
@@ -162,7 +169,6 @@ def brief_page_html(model, view_url: str | None, svg: str | None, size: tuple[in
 {sections}
 {f'<ul class="more">{more}</ul>' if more else ""}
 <h2>Sources</h2><ol class="sources">{sources}</ol>
-<p id="fit"></p>
 </div></div>
 </div>
 <script>
@@ -177,8 +183,10 @@ def brief_page_html(model, view_url: str | None, svg: str | None, size: tuple[in
     numbers.style.zoom = zoom;
   }}
   if (sheet.scrollHeight > limit) {{
+    // too many rows even in small type: normal type again, the tables run on over the next pages
+    numbers.style.zoom = 1;
     document.body.className = "paged";
-    fit.textContent = "Too many rows for one page: the tables continue on the next page.";
+    fit.textContent = "Too many rows for one page: the key numbers continue on the next page(s).";
   }} else if (zoom < 1) {{
     fit.textContent = "Tables set in smaller type (" + Math.round(zoom * 100) + "%) to keep the brief on one page.";
   }}

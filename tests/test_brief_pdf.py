@@ -169,3 +169,16 @@ def test_without_chromium_the_page_says_what_the_pdf_brief_lacks(monkeypatch):
     labels = [b.proto.label for b in at.get("download_button")]
     assert not any("(PDF)" in label for label in labels) and any("Tumor-board brief (HTML" in x for x in labels)
     assert any("Tumor-board brief (PDF) unavailable" in t and "Chromium" in t for t in texts(at, "caption"))
+
+
+@needs_pdf
+def test_beyond_one_page_the_first_page_says_the_numbers_continue(store, tmp_path):
+    import pandas as pd
+    from dataclasses import replace
+    model = views.build_view("forest", FOREST_ALL, store)
+    rows = pd.concat([model.brief.key_numbers] * 3, ignore_index=True)      # 81 rows: more than a page holds
+    long = replace(model, brief=replace(model.brief, key_numbers=rows))
+    pages, _ = _pdf_facts(brief_mod.brief_pdf(long), tmp_path)
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(tmp_path / "brief.pdf"), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    assert pages > 1 and "continue on the next page" in " ".join(first.split())
