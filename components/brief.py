@@ -177,7 +177,13 @@ def brief_page_html(model, view_url: str | None, svg: str | None, size: tuple[in
 (function () {{
   var limit = {SHEET_H_MM} * 96 / 25.4 - 4;
   var sheet = document.getElementById("sheet"), numbers = document.getElementById("numbers");
-  var fit = document.getElementById("fit"), zoom = 1;
+  var fit = document.getElementById("fit"), zoom = 1, figure = document.getElementById("figure");
+  if (figure) {{
+    // the figure as tall as the page leaves under the header, as wide as that makes it (within its share)
+    var img = figure.querySelector("img"), room = limit - figure.offsetTop - 2;
+    var wide = Math.min(sheet.clientWidth * {FIGURE_MAX_SHARE}, room * img.getAttribute("width") / img.getAttribute("height"));
+    figure.style.flexBasis = wide + "px";
+  }}
   while (sheet.scrollHeight > limit && zoom > {SMALLEST_TYPE}) {{
     zoom = Math.max({SMALLEST_TYPE}, zoom - 0.04);
     numbers.style.zoom = zoom;

@@ -66,7 +66,8 @@ def build(state: dict, store, params: dict) -> ViewModel:
         brief = Brief(title=f"Adverse events, grade {band}", figure="heatmap",
                       key_numbers=bt.adverse_event_numbers(tables["matrix"]),
                       citations=bt.labelled_citations(store, ids, bt.adverse_event_sources(store, ids)) or cites,
-                      caveats=(HEATMAP_CAVEAT, NR_CAVEAT), design=bt.design_line(store, ids))
+                      caveats=(HEATMAP_CAVEAT, NR_CAVEAT), design=bt.design_line(store, ids),
+                      notes=(bt.AE_CONFLICT_NOTE,))
     if compare in comparisons:
         diffs = am.study_differences(store, compare, band, categories, sort)
         texts["not_estimable"] = list(diffs.not_estimable)

@@ -206,6 +206,10 @@ def adverse_event_numbers(matrix_table: pd.DataFrame) -> pd.DataFrame:
     return matrix_table.drop(columns=drop).fillna(NOT_REPORTED).reset_index(drop=True)
 
 
+AE_CONFLICT_NOTE = ("⚠ The paper contradicts itself on this count (a printed percent that does not match the "
+                    "count, or a recorded conflict); the dashboard shows both values and where each is printed.")
+
+
 def adverse_event_sources(store, study_ids) -> dict[str, str]:
     """Where each study prints its adverse-event counts: {study name: 'Table 4; Results'}."""
     ae = store.adverse_events
