@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 import os
 import signal
 import subprocess
@@ -88,7 +89,7 @@ def figure_svg(model) -> tuple[str | None, tuple[int, int], str | None]:
 
 
 def _cell(x) -> str:
-    return "" if x is None or x is pd.NA or (isinstance(x, float) and x != x) else str(x)   # never '<NA>' or 'nan'
+    return "" if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)) else str(x)   # never '<NA>', 'nan'
 
 
 def _table(df: pd.DataFrame) -> str:

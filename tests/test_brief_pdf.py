@@ -56,7 +56,7 @@ def _pdf_facts(pdf: bytes, tmp_path) -> tuple[int, str]:
     path = tmp_path / "brief.pdf"
     path.write_bytes(pdf)
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
-    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
     assert re.search(r"Page size:\s+841\.\d+ x 595|Page size:\s+841\.\d+ x 594", info), info   # A4 landscape
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
     return pages, re.sub(r"[‐-―−]", "-", text)
@@ -173,8 +173,9 @@ def test_without_chromium_the_page_says_what_the_pdf_brief_lacks(monkeypatch):
 
 @needs_pdf
 def test_beyond_one_page_the_first_page_says_the_numbers_continue(store, tmp_path):
-    import pandas as pd
     from dataclasses import replace
+
+    import pandas as pd
     model = views.build_view("forest", FOREST_ALL, store)
     rows = pd.concat([model.brief.key_numbers] * 3, ignore_index=True)      # 81 rows: more than a page holds
     long = replace(model, brief=replace(model.brief, key_numbers=rows))

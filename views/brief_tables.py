@@ -51,7 +51,7 @@ def effect_with_interval(effect, low, high, level=0.95, digits: int | None = Non
     '0.64 (90% CI 0.43-0.94)'."""
     if _missing(effect):
         return NOT_REPORTED
-    value = lambda x: _num(float(x) * scale, digits)  # noqa: E731
+    value = lambda x: _num(float(x) * scale, digits)
     if _missing(low) or _missing(high):
         return f"{value(effect)} (CI not reported){mark}"
     level_text = "" if _missing(level) or math.isclose(float(level), 0.95) else f"{float(level) * 100:g}% CI "
@@ -253,6 +253,3 @@ def design_line(store, study_ids) -> str:
             groups.setdefault(design_label(s.design, _text(s.source_kind) or "primary"), []).append(study_name(store, sid))
     return " ".join(f"{design}: {', '.join(names)}." for design, names in groups.items())
 
-
-__all__ = ["forest_numbers", "forest_notes", "survival_numbers", "survival_hazard_ratios", "adverse_event_numbers",
-           "adverse_event_sources", "labelled_citations", "design_line", "effect_with_interval"]

@@ -69,8 +69,6 @@ def build(state: dict, store, params: dict) -> ViewModel:
         table = fr.rows_table(rows)
         tables["rows"] = table
         texts["pooling"] = reason
-        cites = tuple(c for c in store.studies[store.studies.study_id.isin(set(rows.study_id))].citation
-                      if isinstance(c, str))
         brief = Brief(title=title, figure="forest", key_numbers=bt.forest_numbers(table),
                       citations=bt.labelled_citations(store, rows.study_id), caveats=tuple(c for c in (CAVEAT, reason) if c),
                       design=bt.design_line(store, rows.study_id), notes=tuple(bt.forest_notes(table)))
