@@ -143,8 +143,8 @@ def caveat_line(model: ViewModel, extra: list[str] | None = None) -> None:
 
 def exports(model: ViewModel, name: str, where=None) -> None:
     """Server-side SVG/PNG of the view's figure and the tumor-board brief, rendered on click only."""
-    from .brief import brief_pdf, missing_for_pdf
-    from .export import brief_html, chromium_path, figure_bytes
+    from .brief import brief_page_html, brief_pdf, figure_svg, missing_for_pdf
+    from .export import chromium_path, figure_bytes
     brief = model.brief
     if brief is None:
         return
@@ -170,8 +170,7 @@ def exports(model: ViewModel, name: str, where=None) -> None:
         cols[2].caption(f"Tumor-board brief (PDF) unavailable: {missing}")
     cols[2].download_button(
         "Tumor-board brief (HTML, print it yourself)",
-        data=lambda: brief_html(brief.title, fig, brief.key_numbers, list(brief.citations), list(brief.caveats),
-                                url).encode("utf-8"),
+        data=lambda: brief_page_html(model, url, *figure_svg(model)).encode("utf-8"),
         file_name=f"{name}_brief.html", mime="text/html", key=f"{model.page}.export_brief", on_click="ignore",
         help="The same brief as a web page, for printing from the browser.")
 

@@ -183,3 +183,16 @@ def test_beyond_one_page_the_first_page_says_the_numbers_continue(store, tmp_pat
     first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(tmp_path / "brief.pdf"), "-"],
                            capture_output=True, text=True, check=True).stdout
     assert pages > 1 and "continue on the next page" in " ".join(first.split())
+
+
+def test_sections_of_colleagues_print_under_the_key_numbers_without_empty_markers(store):
+    from dataclasses import replace
+
+    import pandas as pd
+    model = views.build_view("survival", "", store)
+    fit = pd.DataFrame({"Criterion": ["Child-Pugh", "ECOG"], "Patient": ["A6", pd.NA], "Study": ["A", None],
+                        "log effect": [0.1, 0.2]})
+    with_fit = replace(model, brief=replace(model.brief, sections=(("The patient's fit", fit),)))
+    page = brief_mod.brief_page_html(with_fit, None, None, (0, 0), "no renderer")
+    assert "The patient&#x27;s fit" in page and "Child-Pugh" in page and "A6" in page
+    assert "&lt;NA&gt;" not in page and ">None<" not in page and "log effect" not in page
