@@ -41,7 +41,7 @@ from urllib.parse import parse_qs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (CHROMIUM, CHROMIUM_ARGS, ROOT, AppServer, fmt, free_port, machine, md_table, median,  # noqa: E402
+from _common import (CHROMIUM, CHROMIUM_ARGS, AppServer, fmt, free_port, machine, md_table, median,  # noqa: E402
                      spread, write_results)
 from st_protocol import Target, one_page_load  # noqa: E402
 
@@ -77,72 +77,16 @@ def _query(target: Target) -> dict:
     return {k: v[0] for k, v in parse_qs(target.query).items()}
 
 
-def _forest_figures(store, q):
-    from components import forest
-    endpoint = q.get("endpoint", "OS")
-    endpoints = forest_rows.SURVIVAL_ENDPOINTS if endpoint == "survival" else (endpoint,)
-    if endpoint in getattr(forest, "RESPONSE_ENDPOINTS", ()):
-        raise LookupError("response endpoints: use the page's own figure")
-    rows = forest_rows.hazard_ratio_rows(store, endpoints, studies=forest_rows.default_studies(store), designs=[],
-                                    adjustment="both", populations=["overall", "matched"], comparisons="headline",
-                                    sort="listed")
-    pooled, reason = forest_rows.pooling(rows)
-    names = {**naming.ENDPOINT_TITLES, "survival": "All survival endpoints (OS, PFS, TTP)"}
-    return [forest.forest_figure(rows, pooled, reason, title=f"{names[endpoint]}: hazard ratios")]
+def _view_figures(page: str):
+    """The figures of the page's view, built by the same views.build_view the page renders."""
+    def build(store, q):
+        from views import build_view
+        return list(build_view(page, q, store, cache=None).figures.values())
+    return build
 
 
-def _ae_figures(store, q):
-    from components.ae_heatmap import ae_heatmap, difference_figure
-    from views.ae_matrix import arm_key, build_matrix, default_arm_keys, study_differences, two_arm_comparisons
-    band = q.get("grade", "3-4")
-    comparisons = two_arm_comparisons(store)
-    figs = []
-    compare = next(iter(comparisons), None)
-    pair = None
-    if compare:
-        e, r = comparisons[compare]
-        pair = (arm_key(compare, e), arm_key(compare, r))
-    matrix = build_matrix(store, default_arm_keys(store), band, [], "frequency", compare=pair)
-    figs.append(ae_heatmap(matrix, store))
-    if compare:
-        figs.append(difference_figure(study_differences(store, compare, band, [], "frequency"), store))
-    return figs
-
-
-def _survival_figures(store, q):
-    from components import survival as sv
-    from views import survival_inputs as si
-    from analysis import survival as ss
-    family = q.get("endpoint", "OS")
-    by_family = {fam: si.curve_sources(store, fam) for fam in ("OS", "PFS")}
-    names = {}
-    for fam_sources in by_family.values():
-        for s in fam_sources:
-            names.setdefault(s.key, f"{s.arm_label} · {s.study_label}")
-    keys = si.default_keys(list(names))
-    sources = {s.key: s for s in by_family[family]}
-    shown = [sources[k] for k in keys if k in sources and sources[k].reconstructable]
-    rebuilt = {s.key: si.rebuild(s) for s in shown}
-    stats = {k: ss.summarise(d) for k, d in rebuilt.items()}
-    x_max = max(s.last_time for s in stats.values())
-    times = ss.at_risk_times(x_max)
-    views = [sv.CurveView(key=s.key, name=names[s.key] + (" (matched)" if s.population == "matched" else ""),
-                          basis=s.label, stats=stats[s.key], at_risk=ss.number_at_risk(rebuilt[s.key], times),
-                          anchors=s.anchors, short_name=si.short_arm_label(s), conflicts=s.conflicts) for s in shown]
-    multi = len({s.study_id for s in shown}) > 1
-    caveat = sv.CROSS_STUDY_CAVEAT if multi else sv.RECONSTRUCTED_NOTE
-    title = "Overall survival: reconstructed Kaplan-Meier curves"
-    if family == "PFS":
-        endpoints = sorted({s.endpoint for s in shown})
-        title = f"{' and '.join(endpoints)}: reconstructed Kaplan-Meier curves"
-    y_label = {"OS": "Overall survival (%)", "PFS": "Progression-free (%)"}[family]
-    return [sv.survival_figure(views, times, title=title, show_bands=False, x_max=x_max, caveat=caveat,
-                               y_label=y_label)]
-
-
-BUILDERS = {"forest": ("components.forest.forest_figure", _forest_figures),
-            "adverse-events": ("components.ae_heatmap.ae_heatmap + difference_figure", _ae_figures),
-            "survival": ("components.survival.survival_figure", _survival_figures)}
+BUILDERS = {page: (f"views.build_view({page!r}, ...)", _view_figures(page))
+            for page in ("forest", "adverse-events", "survival")}
 
 
 def _shape(fig_dict: dict) -> list[str]:

@@ -45,7 +45,8 @@ COUNT_ONLY_FILL = "#e4e4e4"    # a count printed without a denominator: no colou
 DARK_TEXT = "#000000"
 LIGHT_TEXT = "#ffffff"
 NR_TEXT = "NR"
-CONFLICT_MARK = "⚠"
+CONFLICT_MARK = "⚠"           # a major conflict, or a printed percent that disagrees with its count
+MINOR_MARK = "*"              # a minor conflict (wording, a detail): marked quietly
 NORMAL_FONT = 14               # components.view_chrome.figure_font_size(False); 18 in presentation mode
 FONT = dict(family="Arial, Helvetica, sans-serif", size=NORMAL_FONT, color="#111111")
 ROW_HEIGHT = 36            # px per row (terms and organ-system headers) at 14 px: two lines of 13 px cell text
@@ -165,12 +166,11 @@ def cell_text(cell) -> str:
     if cell["status"] == "NR":
         return NR_TEXT
     pct = cell["percent"]
-    mark = f" {CONFLICT_MARK}" if cell["mismatch"] or cell["conflict_ids"] else ""
+    mark = (f" {CONFLICT_MARK}" if cell["mismatch"] or cell.get("conflict_severity") == "major"
+            else f" {MINOR_MARK}" if cell["conflict_ids"] else "")
     if not _has_percent(cell):
         return f"n={int(cell['count'])}{mark}<br>no N"
-    top = f"{pct:.1f}%"
-    if mark:
-        top += f" {CONFLICT_MARK}"
+    top = f"{pct:.1f}%" + mark
     if cell["count"] is not None and not pd.isna(cell["count"]):
         bottom = f"{int(cell['count'])}/{int(cell['denominator'])}"
     elif cell["denominator"] is not None and not pd.isna(cell["denominator"]):
@@ -185,7 +185,8 @@ def _has_percent(cell) -> bool:
 
 
 def _grade_text(cell) -> str:
-    band = {"3-4": "grade 3-4", "any": "any grade", "1-2": "grade 1-2"}.get(cell["grade"], cell["grade"])
+    band = {"3-4": "grade 3-4", "any": "any grade", "1-2": "grade 1-2",
+            "moderate-severe": "moderate or severe, as printed (not grade 3-4)"}.get(cell["grade"], cell["grade"])
     if cell["derived"]:
         return f"{band}, derived: {esc(cell['formula'])}"
     return f"{band}, as printed"
@@ -205,16 +206,21 @@ def hover_text(cell, column_label: str) -> str:
         lines.append(f"{int(cell['count'])}/{int(cell['denominator'])} = {cell['computed_percent']:.1f}%"
                      + (f" (printed {cell['printed_percent']:g}%)" if cell["printed_percent"] is not None
                         and not pd.isna(cell["printed_percent"]) else ""))
+    elif _has_percent(cell) and cell["count"] is not None and not pd.isna(cell["count"]) and cell["denominator"]:
+        lines.append(f"{cell['printed_percent']:g}% as printed ({int(cell['count'])}/{int(cell['denominator'])}"
+                     f" = {100 * cell['count'] / cell['denominator']:.1f}%)")
     elif _has_percent(cell):
         lines.append(f"{cell['printed_percent']:g}% as printed; the paper gives no count")
     else:
         lines.append(f"{int(cell['count'])} patients as printed; no denominator or percent, so no colour")
     if cell["mismatch"]:
         lines.append(f"{CONFLICT_MARK} printed {cell['printed_percent']:g}% ≠ {int(cell['count'])}/"
-                     f"{int(cell['denominator'])}; the colour uses the count")
+                     f"{int(cell['denominator'])}; the colour uses the "
+                     + ("count" if cell["percent_source"] == "count/denominator" else "printed percent"))
     lines.append(f"{esc(cell['location'])}: {_snippet(cell['snippet'])}")
+    mark = MINOR_MARK if cell.get("conflict_severity") == "minor" else CONFLICT_MARK
     for c in cell["conflicts"]:
-        lines.append(f"{CONFLICT_MARK} " + "<br>".join(esc(x) for x in wrap_chars(c, 70, 4)))
+        lines.append(f"{mark} " + "<br>".join(esc(x) for x in wrap_chars(c, 70, 4)))
     if cell["n_alternatives"]:
         lines.append(f"(printed {cell['n_alternatives'] + 1} times at this band; first record shown)")
     return "<br>".join(lines)
@@ -269,16 +275,14 @@ def ae_heatmap(matrix: AEMatrix, title: str | None = None, font_size: int = NORM
     zmax = SCALE_MAX.get(matrix.band, 100.0)
 
     names = ("reported", "reported, dark", "not reported, border", "not reported", "count without a denominator")
-    layers = {k: {"z": [], "text": []} for k in names}
-    hover = []
+    # each cell's hover text goes only with the layer that draws the cell: sent once, not once a layer
+    layers = {k: {"z": [], "text": [], "hover": []} for k in names}
     for kind, key, _ in layout_rows:
-        rows = {k: {"z": [None] * len(x), "text": [""] * len(x)} for k in names}
-        hrow = [""] * len(x)
+        rows = {k: {"z": [None] * len(x), "text": [""] * len(x), "hover": [""] * len(x)} for k in names}
         for j, col in enumerate(x):
             cell = cells.get((key, col)) if kind == "term" else None
             if cell is None:
                 continue
-            hrow[j] = hover_text(cell, plain[col])
             if cell["status"] == "NR":
                 rows["not reported, border"]["z"][j] = 1
                 layer, value, text = "not reported", 1, NR_TEXT
@@ -290,18 +294,19 @@ def ae_heatmap(matrix: AEMatrix, title: str | None = None, font_size: int = NORM
                 layer, value, text = "count without a denominator", 1, cell_text(cell)
             rows[layer]["z"][j] = value
             rows[layer]["text"][j] = text
+            rows[layer]["hover"][j] = hover_text(cell, plain[col])
         for k in names:
-            layers[k]["z"].append(rows[k]["z"])
-            layers[k]["text"].append(rows[k]["text"])
-        hover.append(hrow)
+            for part in ("z", "text", "hover"):
+                layers[k][part].append(rows[k][part])
 
     ticks = [zmax * i / 5 for i in range(6)]
-    common = dict(x=x, y=y, customdata=hover, texttemplate="%{text}", hovertemplate="%{customdata}<extra></extra>",
+    common = dict(x=x, y=y, texttemplate="%{text}", hovertemplate="%{customdata}<extra></extra>",
                   hoverongaps=False, xgap=CELL_GAP, ygap=CELL_GAP)
     flat = lambda colour: [[0, colour], [1, colour]]      # noqa: E731
     fig = go.Figure()
     fig.add_trace(go.Heatmap(
-        z=layers["reported"]["z"], text=layers["reported"]["text"], name="reported",
+        z=layers["reported"]["z"], text=layers["reported"]["text"], customdata=layers["reported"]["hover"],
+        name="reported",
         textfont=dict(size=z["cell"], color=DARK_TEXT), colorscale=COLOURSCALE, zmin=0, zmax=zmax,
         colorbar=dict(
             tickvals=ticks, ticktext=[f"{t:g}%" for t in ticks[:-1]] + [
@@ -311,7 +316,8 @@ def ae_heatmap(matrix: AEMatrix, title: str | None = None, font_size: int = NORM
             ypad=0),
         **common))
     fig.add_trace(go.Heatmap(
-        z=layers["reported, dark"]["z"], text=layers["reported, dark"]["text"], name="reported, dark",
+        z=layers["reported, dark"]["z"], text=layers["reported, dark"]["text"],
+        customdata=layers["reported, dark"]["hover"], name="reported, dark",
         textfont=dict(size=z["cell"], color=LIGHT_TEXT), colorscale=COLOURSCALE, zmin=0, zmax=zmax,
         showscale=False, **common))
     # the NR frame: a grey cell under a white one that is NR_BORDER_PX smaller on every side
@@ -319,12 +325,13 @@ def ae_heatmap(matrix: AEMatrix, title: str | None = None, font_size: int = NORM
         z=layers["not reported, border"]["z"], name="not reported, border", colorscale=flat(NR_BORDER),
         zmin=0, zmax=1, showscale=False, hoverinfo="skip", x=x, y=y, xgap=CELL_GAP, ygap=CELL_GAP))
     fig.add_trace(go.Heatmap(
-        z=layers["not reported"]["z"], text=layers["not reported"]["text"], name="not reported",
+        z=layers["not reported"]["z"], text=layers["not reported"]["text"],
+        customdata=layers["not reported"]["hover"], name="not reported",
         textfont=dict(size=z["cell"], color=NR_TEXT_COLOUR), colorscale=flat(NR_FILL), zmin=0, zmax=1,
         showscale=False, **{**common, "xgap": CELL_GAP + 2 * NR_BORDER_PX, "ygap": CELL_GAP + 2 * NR_BORDER_PX}))
     fig.add_trace(go.Heatmap(
         z=layers["count without a denominator"]["z"], text=layers["count without a denominator"]["text"],
-        name="count without a denominator", textfont=dict(size=z["cell"], color=DARK_TEXT),
+        customdata=layers["count without a denominator"]["hover"], name="count without a denominator", textfont=dict(size=z["cell"], color=DARK_TEXT),
         colorscale=flat(COUNT_ONLY_FILL), zmin=0, zmax=1, showscale=False, **common))
 
     # the top margin holds the column labels and no more (plotly prints 1.3 lines per font size)
@@ -446,27 +453,35 @@ def difference_figure(diffs: Differences, title: str | None = None,
     count_col = max(width(counts + ["0/00 vs 0/00"]), width(count_lines, True)) + fs(16)
     diff_texts = [f"{r.difference:+.1f} ({r.ci_low:+.1f} to {r.ci_high:+.1f})"
                   + (f" {CONFLICT_MARK}" if r.conflicts else "") for r in pts]
+    # every annotation is collected and set in one call: adding them one by one re-validates the
+    # whole list each time (quadratic: 148 ms instead of 17 ms for the same figure)
+    notes = []
     for r, c, d in zip(pts, counts, diff_texts):
-        fig.add_annotation(xref="paper", x=1.0, xanchor="left", yref="y", y=r.row_key, showarrow=False,
-                           align="left", text=c, font=dict(size=fs(13)), xshift=fs(8))
-        fig.add_annotation(xref="paper", x=1.0, xanchor="left", yref="y", y=r.row_key, showarrow=False,
-                           align="left", text=d, font=dict(size=fs(13)), xshift=fs(8) + count_col)
+        notes.append(dict(xref="paper", x=1.0, xanchor="left", yref="y", y=r.row_key, showarrow=False,
+                          align="left", text=c, font=dict(size=fs(13)), xshift=fs(8)))
+        notes.append(dict(xref="paper", x=1.0, xanchor="left", yref="y", y=r.row_key, showarrow=False,
+                          align="left", text=d, font=dict(size=fs(13)), xshift=fs(8) + count_col))
     # the headers sit one line above the "more with ..." labels, which may run on past the plot's right edge
     lift = round(fs(13) * 1.3) + fs(4)
-    fig.add_annotation(xref="paper", x=1.0, xanchor="left", yref="paper", y=1, yanchor="bottom", showarrow=False,
-                       align="left", font=dict(size=fs(13)), xshift=fs(8), yshift=lift,
-                       text="<br>".join(f"<b>{x}</b>" for x in count_lines))
-    fig.add_annotation(xref="paper", x=1.0, xanchor="left", yref="paper", y=1, yanchor="bottom", showarrow=False,
-                       align="left", font=dict(size=fs(13)), xshift=fs(8) + count_col, yshift=lift,
-                       text="<br>".join(f"<b>{x}</b>" for x in diff_lines))
+    notes.append(dict(xref="paper", x=1.0, xanchor="left", yref="paper", y=1, yanchor="bottom", showarrow=False,
+                      align="left", font=dict(size=fs(13)), xshift=fs(8), yshift=lift,
+                      text="<br>".join(f"<b>{x}</b>" for x in count_lines)))
+    notes.append(dict(xref="paper", x=1.0, xanchor="left", yref="paper", y=1, yanchor="bottom", showarrow=False,
+                      align="left", font=dict(size=fs(13)), xshift=fs(8) + count_col, yshift=lift,
+                      text="<br>".join(f"<b>{x}</b>" for x in diff_lines)))
+    notes.append(dict(xref="x", x=0, xanchor="right", yref="paper", y=1, yanchor="bottom", showarrow=False,
+                      text=f"← more with {esc(_short(ref_label))} (reference)  ", font=dict(size=fs(13), color="#333")))
+    notes.append(dict(xref="x", x=0, xanchor="left", yref="paper", y=1, yanchor="bottom", showarrow=False,
+                      text=f"  more with {esc(_short(exp_label))} →", font=dict(size=fs(13), color="#333")))
     right = int(fs(8) + count_col + max(width(diff_texts + ["+00.0 (+00.0 to +00.0)"]), width(diff_lines, True))
                 + fs(12))
-    fig.add_vline(x=0, line=dict(color="#555555", width=1.5, dash="dash"))
     height = round(170 * sc) + round(ROW_HEIGHT * sc) * max(len(rows), 1)
     band = BANDS.get(diffs.band, diffs.band).split(" (")[0].lower()
     fig.update_layout(
         title=dict(text=title, font=dict(size=fs(18)), x=0, xanchor="left") if title else None,
-        font={**FONT, "size": fs(14)}, height=height,
+        font={**FONT, "size": fs(14)}, height=height, annotations=notes,
+        shapes=[dict(type="line", xref="x", x0=0, x1=0, yref="paper", y0=0, y1=1,
+                     line=dict(color="#555555", width=1.5, dash="dash"))],
         margin=dict(l=10, r=right, t=lift + fs(44) + (fs(30) if title else 0), b=round(90 * sc)),
         plot_bgcolor="white", paper_bgcolor="white", hoverlabel=dict(font=dict(size=fs(13)), align="left",
                                                                      bgcolor="white"),
@@ -479,11 +494,6 @@ def difference_figure(diffs: Differences, title: str | None = None,
                    categoryorder="array", categoryarray=y, ticks="",
                    showgrid=True, gridcolor="#f2f2f2", fixedrange=True, automargin=True),
     )
-    fig.add_annotation(xref="x", x=0, xanchor="right", yref="paper", y=1, yanchor="bottom", showarrow=False,
-                       text=f"← more with {esc(_short(ref_label))} (reference)  ",
-                       font=dict(size=fs(13), color="#333"))
-    fig.add_annotation(xref="x", x=0, xanchor="left", yref="paper", y=1, yanchor="bottom", showarrow=False,
-                       text=f"  more with {esc(_short(exp_label))} →", font=dict(size=fs(13), color="#333"))
     return fig
 
 

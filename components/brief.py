@@ -95,8 +95,10 @@ def _cell(x) -> str:
 def _table(df: pd.DataFrame) -> str:
     """An HTML table; short columns (numbers with their interval) never wrap inside a cell."""
     shown = df.drop(columns=[c for c in INTERNAL_COLUMNS if c in df.columns])
-    cols = [str(c) for c in shown.columns]
     cells = [[_cell(x) for x in row] for row in shown.itertuples(index=False)]
+    keep = [i for i in range(len(shown.columns)) if any(r[i].strip() for r in cells)]   # no empty columns on paper
+    cols = [str(shown.columns[i]) for i in keep]
+    cells = [[r[i] for i in keep] for r in cells]
     short = [max((len(r[i]) for r in cells), default=0) <= 24 for i in range(len(cols))]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
     body = "".join("<tr>" + "".join(f'<td{" class=nw" if short[i] else ""}>{html.escape(x)}</td>'
@@ -126,7 +128,7 @@ def brief_page_html(model, view_url: str | None, svg: str | None, size: tuple[in
     more = "".join(f"<li>{esc(c)}</li>" for c in caveats[1:])
     notes = "".join(f"<li>{esc(n)}</li>" for n in getattr(brief, "notes", ()))
     sections = "".join(f"<h2>{esc(heading)}</h2>{_table(df)}" for heading, df in brief.sections if len(df))
-    sources = "".join(f"<li>{esc(c)}</li>" for c in brief.citations)
+    sources = "".join(f"<li>{esc(c)}</li>" for c in (getattr(brief, "sources", ()) or brief.citations))
     link = f'View: <span class="url">{esc(view_url)}</span>' if view_url else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(brief.title)}</title>

@@ -11,7 +11,9 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
+from evidence.schema import AGE_LIMITS, PROFILE_FIELDS, PROFILE_VALUES
 from views import ViewModel, view_spec
+from views import patient as pt
 from views.core import build_state
 from views.links import canonical, encode_params, parse_params
 
@@ -50,17 +52,59 @@ def _query() -> dict[str, list[str]]:
     return {k: st.query_params.get_all(k) for k in st.query_params.keys()}
 
 
+# The patient profile of the session: the sidebar's page links drop the query string, so the
+# profile moves between pages here and each page writes it back into its own link.
+_SESSION_PATIENT = "_patient.profile"
+_SESSION_PATIENT_PAGE = "_patient.page"   # the page that last set it
+
+
+def _patient_key(page: str, field: str) -> str:
+    return f"{page}.patient.{field}"
+
+
+def _patient_from_widgets(page: str) -> dict | None:
+    """The profile the page's panel holds, or None when the panel has not been drawn yet."""
+    keys = [_patient_key(page, f) for f in PROFILE_FIELDS]
+    if not any(k in st.session_state for k in keys):
+        return None
+    profile = {}
+    for f in PROFILE_FIELDS:
+        v = st.session_state.get(_patient_key(page, f))
+        if v is None or v == "":
+            continue
+        profile[f] = int(v) if f == "age" else v
+    return profile
+
+
+def _set_patient(page: str, profile: dict, into_widgets: bool) -> None:
+    st.session_state[f"{page}.patient"] = dict(profile)
+    st.session_state[_SESSION_PATIENT] = dict(profile)
+    st.session_state[_SESSION_PATIENT_PAGE] = page
+    if into_widgets:
+        for f in PROFILE_FIELDS:
+            st.session_state[_patient_key(page, f)] = profile.get(f, None if f == "age" else "")
+
+
 def open_view(page: str, store) -> tuple[ViewModel, dict]:
     """Read the link into the page's widgets (once per link, never over a user's choice), and build
     the view of the widgets' state. Returns the view model and the page's URL scheme."""
     spec = view_spec(page, store)
     current = _query()
     marker = f"_{page}.url_written"
+    widgets = _patient_from_widgets(page)
     if st.session_state.get(marker) != canonical(current):
         values, notices = parse_params(current, spec)
         for name, value in values.items():
             st.session_state[f"{page}.{name}"] = value
         st.session_state[f"_{page}.notices"] = notices
+        # a link without a profile (a page link of the sidebar) keeps the session's profile
+        if "patient" not in current and _SESSION_PATIENT in st.session_state:
+            values["patient"] = st.session_state[_SESSION_PATIENT]
+        _set_patient(page, values.get("patient") or {}, into_widgets=True)
+    elif widgets is not None and st.session_state.get(_SESSION_PATIENT_PAGE) in (page, None):
+        _set_patient(page, widgets, into_widgets=False)
+    else:   # back on a page whose panel was not drawn in the last run: the session's profile
+        _set_patient(page, st.session_state.get(_SESSION_PATIENT) or {}, into_widgets=True)
     notices = st.session_state.get(f"_{page}.notices", [])
     state = {name: st.session_state.get(f"{page}.{name}") for name in spec}
     model = build_state(page, state, store)
@@ -69,17 +113,54 @@ def open_view(page: str, store) -> tuple[ViewModel, dict]:
 
 
 def header(model: ViewModel, params: dict[str, str], store, title: str | None = None) -> None:
-    """Title and link box on one line, then what the link could not use and the store's problems."""
-    head, link = st.columns([5, 1], vertical_alignment="bottom")
+    """Title and link box on one line, the patient's one-line summary, then what the link could not
+    use and the store's problems."""
+    head, link = st.columns([2.6, 1], vertical_alignment="bottom")
     head.title(title or model.title)
     share_box(model, params, where=link)
+    if model.texts.get("patient_summary"):
+        st.markdown(f"**{literal(model.texts['patient_summary'])}**")
     for n in model.notices:
         st.info(literal(f"Link partly ignored: {n}. Showing what could be used."), icon="ℹ️")
     show_problems(store)
 
 
+def patient_panel(page: str) -> None:
+    """The patient profile in the sidebar: one control per field, each optional."""
+    with st.sidebar.expander("Patient profile", expanded=bool(st.session_state.get(f"{page}.patient"))):
+        st.caption(pt.PRIVACY)
+        st.number_input(pt.FIELD_LABELS["age"], min_value=AGE_LIMITS[0], max_value=AGE_LIMITS[1], value=None,
+                        step=1, key=_patient_key(page, "age"), placeholder="not given")
+        for f in pt.SELECT_FIELDS:
+            labels = pt.VALUE_LABELS[f]
+            st.selectbox(pt.FIELD_LABELS[f], ["", *PROFILE_VALUES[f]], key=_patient_key(page, f),
+                         format_func=lambda v, labels=labels: labels.get(v, "not given"))
+        st.button("Clear the profile", key=f"{page}.patient_clear", on_click=_clear_patient, args=(page,),
+                  disabled=not st.session_state.get(f"{page}.patient"))
+
+
+def _clear_patient(page: str) -> None:
+    _set_patient(page, {}, into_widgets=True)
+
+
+def drop_arms_button(page: str, model: ViewModel, where=None) -> None:
+    """'Drop the arms outside the patient profile': removes them from the page's arm selection."""
+    outside = model.texts.get("patient_outside_arms") or []
+    if not outside:
+        return
+
+    def drop():
+        st.session_state[f"{page}.arms"] = [k for k in st.session_state.get(f"{page}.arms", []) if k not in outside]
+
+    (where or st).button(f"Drop the {len(outside)} arm(s) outside the patient profile", key=f"{page}.patient_drop",
+                         on_click=drop, help="Their studies' eligibility criteria exclude this patient (✗).")
+
+
 def write_link(page: str, spec: dict) -> dict[str, str]:
-    """Write the widgets' state to the address bar (defaults left out, so links stay short)."""
+    """Write the widgets' state to the address bar (defaults left out, so links stay short), after
+    drawing the patient panel at the foot of the sidebar."""
+    if "patient" in spec:
+        patient_panel(page)
     values = {name: st.session_state.get(f"{page}.{name}") for name in spec}
     params = encode_params(values, spec)
     if _query() != {k: [v] for k, v in params.items()}:
@@ -109,7 +190,7 @@ def _base_url() -> str | None:
 def share_box(model: ViewModel, params: dict[str, str], where=None) -> None:
     """'Link to this view': a plain text field in a popover (no code highlighter to load)."""
     where = where or st
-    with where.popover("🔗 Link to this view"):
+    with where.popover("Link to this view", icon=":material/link:", width="stretch"):
         st.text_input("Link to this view", value=view_link(_base_url(), model.path, params),
                       key=f"{model.page}.share_link", label_visibility="collapsed")
         st.caption("Select the link and copy it (Ctrl+C or ⌘C). Opening it reproduces this view; "
@@ -126,6 +207,9 @@ def show_problems(store) -> None:
     if not store.problems:
         return
     withheld = ", ".join(store.withheld_studies) or "none"
+    unread = getattr(store, "withheld_files", [])
+    if unread:
+        withheld += f" (files not read at all: {', '.join(unread)})"
     lines = "\n".join(f"- {literal(p)}" for p in store.problems[:20])
     more = f"\n- ... and {len(store.problems) - 20} more" if len(store.problems) > 20 else ""
     st.error(f"**The evidence files have {len(store.problems)} problem(s).** Studies withheld until fixed: "

@@ -81,7 +81,16 @@ class _Col:
 SUB = "#555555"          # the muted second line (design, p): still 7:1 contrast on white
 
 
-def _columns(measure: str) -> tuple[list[_Col], list[_Col]]:
+def _columns(measure: str, patient: bool = False) -> tuple[list[_Col], list[_Col]]:
+    left, right = _base_columns(measure)
+    if patient:   # a patient profile is set: does each study admit the patient?
+        # the comparison gives up the width, so the figure still fits a 1280-px laptop screen
+        next(c for c in left if c.key == "t_comparison").max_px -= 40
+        left.append(_Col(["Patient", ("fit", SUB)], "t_patient", 54, "center"))
+    return left, right
+
+
+def _base_columns(measure: str) -> tuple[list[_Col], list[_Col]]:
     study = _Col(["Study", ("design", SUB)], "t_study", 132)
     if measure == "HR":
         left = [study, _Col(["Comparison", ("exp. vs ref.", SUB)], "t_comparison", 150),
@@ -162,7 +171,8 @@ def _cells(r: dict, cols: list[_Col], size: float) -> dict:
     def wrap(text, c):
         return _wrap_cell(text, c.max_px, size=size)
 
-    mark = "⚠ " if r["conflict"] else ""
+    # a major conflict is marked prominently, a minor one quietly
+    mark = {"major": "⚠ ", "minor": "* "}.get(r.get("conflict_severity") or ("major" if r["conflict"] else ""), "")
     design = SHORT_DESIGN.get(r["design"], r["design"])
     if r["source_kind"] == "review":
         design += " (review)"
@@ -185,6 +195,9 @@ def _cells(r: dict, cols: list[_Col], size: float) -> dict:
                               f"{r['events_reference']}/{r['n_reference']}", c)
         elif c.key == "t_criteria":
             out[c.key] = wrap(r["criteria"] or "", c)
+        elif c.key == "t_patient":
+            fit = r.get("patient_fit") or "unclear"
+            out[c.key] = [(PATIENT_MARKS[fit][0], PATIENT_COLOURS[fit]), (fit, PATIENT_COLOURS[fit])]
         elif c.key == "t_effect":
             level = _ci_level_text(r)
             out[c.key] = wrap(_effect_text(r), c) + [(f"p {_p_text(r)}" + (f" · {level}" if level else ""), SUB)]
@@ -195,6 +208,18 @@ def _cells(r: dict, cols: list[_Col], size: float) -> dict:
             else:
                 out[c.key] = ["unadj."]
     return out
+
+
+PATIENT_MARKS = {"within": ("✓", "within"), "outside": ("✗", "outside"), "unclear": ("?", "unclear")}
+PATIENT_COLOURS = {"within": "#1a6b30", "outside": "#a32020", "unclear": "#555555"}   # >= 4.5:1 on white
+
+
+def _patient_hover(r: dict) -> str:
+    lines = [f"<b>Patient: {esc(r.get('patient_fit') or 'unclear')}</b>"]
+    for why in str(r.get("patient_why") or "").split("; "):
+        if why:
+            lines.append("<br>   ".join(esc(x) for x in textwrap.wrap(why, 90)))
+    return "<br>".join(lines)
 
 
 def _hover(r: dict) -> str:
@@ -218,7 +243,7 @@ def _hover(r: dict) -> str:
         wrapped = "<br>   ".join(esc(x) for x in textwrap.wrap(f"“{snip}”", 90))
         lines.append(f"<i>{esc(loc)}</i>: {wrapped}")
     if r["conflict"]:
-        lines.append("⚠ Conflict: " + "<br>   ".join(esc(x) for x in textwrap.wrap(r["conflict"], 90)))
+        lines.append("Conflict in the paper: " + "<br>   ".join(esc(x) for x in textwrap.wrap(r["conflict"], 90)))
     return "<br>".join(lines)
 
 
@@ -302,7 +327,7 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
     pooled = pooled or []
     measure = rows["measure"].iloc[0] if len(rows) else "HR"
     log_axis = measure in ("HR", "RR")
-    left, right = _columns(measure)
+    left, right = _columns(measure, patient="patient_fit" in rows.columns)
     k = font_size / 14
     tfs = max(12, round(TABLE_FONT_SIZE * k))        # never below 12 px
     line_px, pad_px, gap_px, edge_px = LINE_PX * tfs / TABLE_FONT_SIZE, ROW_PAD_PX * k, GAP_PX * k, EDGE_PX
@@ -423,10 +448,13 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
             for c, x, w in zip(cols, xs, ws):
                 if c.key not in pc:
                     continue
-                color = "#8a4b00" if kind == "row" and c.key == "t_study" and payload["conflict"] else "#111111"
+                color = ("#8a4b00" if kind == "row" and c.key == "t_study" and payload.get("conflict_severity") == "major"
+                         else "#111111")
                 tip = None
                 if kind == "row" and c.key in ("t_study", "t_effect"):
                     tip = hover
+                elif kind == "row" and c.key == "t_patient":
+                    tip = _patient_hover(payload)
                 elif kind == "row" and c.key == "t_adjusted" and payload["adjusted"]:
                     tip = "Adjusted for " + esc(payload["adjusted_for"])
                 put_text(pc[c.key], side, x, w, yc, c.align, bold=(kind == "pooled" and c is left[0]),
@@ -586,9 +614,11 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
         notes.append("† No CI printed: 95% CI derived from the HR and its p value (dotted whisker).")
     if any(r.get("continuity_correction") for r in records):
         notes.append("‡ An arm with no responders: 0.5 added to every cell (continuity correction).")
-    if any(r["conflict"] for r in records):
+    if any(r.get("conflict_severity") == "major" for r in records):
         notes.append("⚠ The paper contradicts itself on a number of this row (hover for both values; "
                      "the evidence browser shows both snippets).")
+    if any(r.get("conflict_severity") == "minor" for r in records):
+        notes.append("* A minor inconsistency in the paper (wording or a detail) touches this row; hover for it.")
     if measure != "HR" and records:
         notes.append("Computed from counts: " + ("risk ratio with a log-scale 95% CI." if measure == "RR"
                      else "risk difference with Newcombe's hybrid score 95% CI (method 10)."))

@@ -23,6 +23,7 @@ with chrome.error_boundary("The adverse-event view"):
                       "Grade 1-2 only where a paper prints that band itself (Liu HepaSphere).")
         st.multiselect("Arms", spec["arms"].options, key=f"{PAGE}.arms", format_func=lambda k: opts["arms"].get(k, k),
                        placeholder="Choose arms")
+        chrome.drop_arms_button(PAGE, model)
         st.multiselect("Organ systems", spec["categories"].options, key=f"{PAGE}.categories",
                        format_func=lambda c: opts["categories"].get(c, c), placeholder="All organ systems")
         st.radio("Order within each organ system", list(opts["sort"]), key=f"{PAGE}.sort",

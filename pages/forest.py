@@ -31,6 +31,9 @@ with chrome.error_boundary("The forest plot"):
         st.radio("Comparisons", list(opts["comparisons"]), key="forest.comparisons", horizontal=True,
                  format_func=opts["comparisons"].get, help="Headline: each study's primary comparison.")
         st.radio("Order", list(opts["sort"]), key="forest.sort", horizontal=True, format_func=opts["sort"].get)
+        if model.state.get("patient"):
+            st.toggle("Hide studies outside the patient profile", key="forest.hide_outside",
+                      help="Leaves out the rows of studies whose eligibility criteria exclude this patient (✗).")
         chrome.presentation_toggle(PAGE)
     params = chrome.write_link(PAGE, spec)
 
@@ -50,6 +53,13 @@ with chrome.error_boundary("The forest plot"):
                             config=download_config(fig, fmt, f"forest_{model.state['endpoint']}"))
     if note:
         st.caption(chrome.literal(note), help=chrome.literal(note_names) if note_names else None)
+    if model.texts.get("patient_hidden"):
+        st.caption(chrome.literal("Hidden, outside the patient profile: " + ", ".join(model.texts["patient_hidden"])
+                                  + "."))
+    if "patient_subgroups" in model.tables:
+        st.markdown("**Subgroup results of patients like this one**")
+        st.caption(chrome.literal(model.texts["patient_subgroup_note"]))
+        st.dataframe(model.tables["patient_subgroups"], hide_index=True, width="stretch", key="forest.patient_subgroups")
     if "rows" in model.tables:
         table = model.tables["rows"]
         st.caption("Hover a marker, a study or an estimate for the source sentence"

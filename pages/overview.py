@@ -30,7 +30,21 @@ with chrome.error_boundary("The overview"):
                       icon=":material/grid_on:")
     cols[3].page_link("pages/evidence.py", label="Evidence browser: every number with its sentence",
                       icon=":material/search:")
+    if "patient_fit" in model.tables:
+        titles = model.texts["table_titles"]
+        st.markdown(f"**{chrome.literal(titles['patient_fit'])}**")
+        st.dataframe(model.tables["patient_fit"], hide_index=True, width="stretch", key="overview.patient_fit",
+                     column_config={"Why": st.column_config.TextColumn(width="large"),
+                                    "Patients like this in the study": st.column_config.TextColumn(width="medium"),
+                                    "Source sentences": st.column_config.TextColumn(width="large")})
+        if "patient_subgroups" in model.tables:
+            st.markdown(f"**{chrome.literal(titles['patient_subgroups'])}**")
+            st.caption(chrome.literal(model.texts["patient_subgroup_note"]))
+            st.dataframe(model.tables["patient_subgroups"], hide_index=True, width="stretch",
+                         key="overview.patient_subgroups")
     for kind, table in model.tables.items():
+        if kind.startswith("patient_"):
+            continue
         st.markdown(f"**{chrome.literal(model.texts['table_titles'][kind])}**")
         st.dataframe(table, hide_index=True, width="stretch", key=f"overview.{kind}",
                      column_config={"Arms (n)": st.column_config.TextColumn(width="medium"),

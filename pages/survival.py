@@ -8,9 +8,9 @@ ensure_app_navigation()
 from components import chrome  # noqa: E402
 from components.store_access import get_store  # noqa: E402
 from components.survival import download_config  # noqa: E402
-from evidence import reconstruct  # noqa: E402
-from evidence.curve_files import CurveFileError, parse_curve_csv, parse_risk_csv  # noqa: E402
+from evidence.curve_files import CurveFileError, rebuild_upload  # noqa: E402
 from views import survival  # noqa: E402
+from views.patient import with_patient  # noqa: E402
 
 PAGE = "survival"
 store = get_store()
@@ -22,6 +22,7 @@ with chrome.error_boundary("The survival curves"):
                  help="PFS and TTP are different endpoints: each curve keeps the paper's own endpoint.")
         st.multiselect("Arms (any study)", spec["arms"].options, key=f"{PAGE}.arms",
                        format_func=lambda k: opts["arms"].get(k, k), placeholder="Choose arms to overlay")
+        chrome.drop_arms_button(PAGE, model)
         st.toggle("95% bands", key=f"{PAGE}.bands", help="Confidence bands of the KM of the pseudo-data")
         chrome.presentation_toggle(PAGE)
         with st.expander("Add a digitised curve of your own"):
@@ -40,12 +41,10 @@ with chrome.error_boundary("The survival curves"):
     # an upload belongs to this session only: its view is built here, never cached or shared
     if up_curve is not None and up_risk is not None:
         try:
-            c = parse_curve_csv(up_curve.getvalue(), "curve file")
-            r = parse_risk_csv(up_risk.getvalue(), "risk table")
-            ipd = reconstruct.guyot(c.times, c.survival, r.times, r.at_risk,
-                                    total_events=int(up_events) if up_events is not None else None)
-            upload = survival.Upload(ipd, tuple(c.notes), up_label or "Uploaded curve")
-            model = survival.build(model.state, store, model.params, upload=upload)
+            up = rebuild_upload(up_curve.getvalue(), up_risk.getvalue(),
+                                int(up_events) if up_events is not None else None)
+            upload = survival.Upload(up.ipd, tuple(up.notes), up_label or "Uploaded curve", up.fidelity)
+            model = with_patient(survival.build(model.state, store, model.params, upload=upload), store)
         except (CurveFileError, ValueError) as exc:
             st.sidebar.error(chrome.literal(f"The uploaded files cannot be used: {exc}"), icon="⚠️")
     elif up_curve is not None or up_risk is not None:
@@ -71,7 +70,7 @@ with chrome.error_boundary("The survival curves"):
         st.warning(chrome.literal(warnings[0]) + (f" (+{len(warnings) - 1} more: see Details)" if len(warnings) > 1
                                                   else ""), icon="⚠️")
     for line in texts.get("upload_notes", []):
-        st.caption(chrome.literal(line))
+        st.warning(chrome.literal(line), icon="⚠️")
     if "pfs_ttp" in texts:
         st.caption(chrome.literal(texts["pfs_ttp"]))
     st.radio("The camera button (top right of the plot) saves", ["png", "svg"], key=f"{PAGE}.image_format",

@@ -136,7 +136,7 @@ def test_page_html_escapes_what_came_from_files(store):
     from dataclasses import replace
     model = views.build_view("forest", "", store)
     hostile = replace(model, brief=replace(model.brief, title="<script>alert(1)</script>",
-                                           citations=("Sun <i>2022</i>",)))
+                                           sources=("Sun <i>2022</i>",)))
     page = brief_mod.brief_page_html(hostile, "http://x/?a=<b>", None, (0, 0), "no renderer")
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page and "Sun &lt;i&gt;" in page
     assert "http://x/?a=&lt;b&gt;" in page

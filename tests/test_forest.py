@@ -187,10 +187,13 @@ def test_conflicted_rows_carry_a_visible_mark(store):
             ys.update(dict(zip(tr.ids, tr.y)))
     for r in rows.itertuples():
         study_cell = _row_annotations(fig, ys[r.row_id])[0]
-        assert study_cell.startswith("⚠") == bool(r.conflict_ids), r.row_id
+        # a major conflict is marked prominently (⚠), a minor one quietly (*), none not at all
+        expected = {"major": "⚠", "minor": "*"}.get(r.conflict_severity, "")
+        assert study_cell[:1] == expected or (not expected and study_cell[:1] not in "⚠*"), r.row_id
     # and the hover names the conflict
     hovers = " ".join(h for tr in fig.data if tr.meta == "estimates" for h in tr.customdata)
-    first = store.conflicts.set_index("conflict_id").loc[conflicted.conflict_ids.iloc[0][0]]
+    first = store.conflicts[(store.conflicts.conflict_id == conflicted.conflict_ids.iloc[0][0])
+                            & (store.conflicts.study_id == conflicted.study_id.iloc[0])].iloc[0]
     assert "Conflict" in hovers
     assert any(w in _plain(hovers) for w in textwrap.wrap(first.description, 40)[:1])
 

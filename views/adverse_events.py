@@ -4,14 +4,18 @@ from __future__ import annotations
 from components.ae_heatmap import SCALE_MAX, ae_heatmap, difference_figure, difference_table, matrix_table
 from evidence.naming import study_name
 
+from dataclasses import replace
+
 from . import ae_matrix as am
 from . import brief_tables as bt
+from . import patient as pt
 from .links import Choice, Many
 from .model import PRESENT, Brief, ViewModel, font_size
 
 PATH = "adverse-events"
 HEATMAP_CAVEAT = ("Columns from different studies are not a randomised comparison: populations, CTCAE versions "
                   "and reporting thresholds differ.")
+OUTSIDE_MARK = "✗ outside"   # in a column label: the study's criteria exclude the patient
 NR_CAVEAT = "NR: the paper does not report the event for that arm at this grade band; not the same as zero."
 
 
@@ -50,6 +54,13 @@ def build(state: dict, store, params: dict) -> ViewModel:
     if band == "1-2":
         texts["band_note"] = "Grade 1-2 is shown only where the paper prints grade 1-2 itself; every other cell is NR."
     matrix = am.build_matrix(store, arms, band, categories, sort, compare=pair) if arms else None
+    # with a patient profile: columns of studies whose criteria exclude the patient are marked
+    outside = set(pt.arm_marks(store, pt.profile_of(state), am.arm_order(store), lambda k: am.split_arm_key(k)[0]))
+    texts["patient_outside_arms"] = [k for k in arms if k in outside]
+    if matrix is not None and outside:
+        # on the label's note line, under N: '(✗ outside)' or '(matched; ✗ outside)'
+        matrix = replace(matrix, columns=[replace(c, n_note="; ".join(x for x in (c.n_note, OUTSIDE_MARK) if x))
+                                          if c.key in outside else c for c in matrix.columns])
     brief = None
     if matrix is None:
         texts["heatmap_empty"] = "Choose at least one arm."
@@ -65,7 +76,7 @@ def build(state: dict, store, params: dict) -> ViewModel:
         ids = [a.split(":")[0] for a in arms]
         brief = Brief(title=f"Adverse events, grade {band}", figure="heatmap",
                       key_numbers=bt.adverse_event_numbers(tables["matrix"]),
-                      citations=bt.labelled_citations(store, ids, bt.adverse_event_sources(store, ids)) or cites,
+                      citations=cites, sources=bt.labelled_citations(store, ids, bt.adverse_event_sources(store, ids)),
                       caveats=(HEATMAP_CAVEAT, NR_CAVEAT), design=bt.design_line(store, ids),
                       notes=(bt.AE_CONFLICT_NOTE,))
     if compare in comparisons:
@@ -80,7 +91,7 @@ def build(state: dict, store, params: dict) -> ViewModel:
         texts["difference_empty"] = "No two-arm study reports adverse events in both arms yet."
     texts["options"] = {
         "arms": {k: f"{study_name(store, k.split(':')[0])} · {store.arm_label(*k.split(':', 1))}"
-                 for k in am.arm_order(store)},
+                 + (" ✗ outside patient profile" if k in outside else "") for k in am.arm_order(store)},
         "grade": dict(am.BANDS), "sort": dict(am.SORTS), "categories": dict(am.CATEGORIES),
         "compare": {s: study_name(store, s) for s in comparisons},
     }

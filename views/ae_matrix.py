@@ -32,7 +32,9 @@ import pandas as pd
 from analysis.effects import risk_difference
 from evidence.naming import study_name
 
-from evidence.naming import AE_BANDS as BANDS, AE_CATEGORIES as CATEGORIES, AE_OVERALL as OVERALL, AE_UNMAPPED as UNMAPPED
+from . import conflicts as conflicts_mod
+
+from evidence.naming import AE_BANDS as BANDS, AE_CATEGORIES as CATEGORIES, AE_OVERALL as OVERALL, AE_UNMAPPED as UNMAPPED  # noqa: F401 (OVERALL: read by tests)
 
 CATEGORY_LABELS = dict(CATEGORIES)
 _CATEGORY_RANK = {label: i for i, (_, label) in enumerate(CATEGORIES)}
@@ -216,33 +218,6 @@ class AEMatrix:
         return list(r.row_key)
 
 
-def _conflicts_of(ids, evidence_file, conflicts: pd.DataFrame) -> pd.DataFrame:
-    """The conflict records a record points to: ids are unique per evidence file, not across files
-    (003 and 004 both have a 'pfs_definition_progression_only')."""
-    if not len(conflicts):
-        return conflicts
-    hit = conflicts[conflicts.conflict_id.isin(list(ids))]
-    if isinstance(evidence_file, str) and "evidence_file" in hit:
-        hit = hit[hit.evidence_file == evidence_file]
-    return hit.drop_duplicates("conflict_id")
-
-
-def _conflict_descriptions(ids, conflicts: pd.DataFrame, evidence_file=None) -> list[str]:
-    hit = _conflicts_of(ids, evidence_file, conflicts)
-    by_id = dict(zip(hit.conflict_id, hit.description)) if len(hit) else {}
-    return [str(by_id.get(cid, cid)) for cid in ids]
-
-
-def _conflict_severity(ids, conflicts: pd.DataFrame, evidence_file=None) -> str:
-    """'major' if any of the cell's conflicts is major, 'minor' if it has only minor ones, else ''."""
-    hit = _conflicts_of(ids, evidence_file, conflicts)
-    if not len(ids):
-        return ""
-    if "severity" in hit and (hit.severity == "major").any():
-        return "major"
-    return "minor"
-
-
 def two_arm_comparisons(store) -> dict[str, tuple[str, str]]:
     """Studies with two arms that both report adverse events: {study_id: (experimental, reference)}.
 
@@ -334,8 +309,8 @@ def build_matrix(store, keys: Sequence[str], band: str = "3-4",
                 "term_reported": r.term_reported, "grade": r.grade, "derived": bool(r.derived),
                 "formula": r.formula if isinstance(r.formula, str) else "",
                 "location": r.location, "snippet": r.snippet, "conflict_ids": ids,
-                "conflicts": _conflict_descriptions(ids, conflicts, getattr(r, "evidence_file", None)),
-                "conflict_severity": _conflict_severity(ids, conflicts, getattr(r, "evidence_file", None)),
+                "conflicts": conflicts_mod.descriptions(ids, conflicts, getattr(r, "evidence_file", None)),
+                "conflict_severity": conflicts_mod.severity(ids, conflicts, getattr(r, "evidence_file", None)),
                 "n_alternatives": int(r.n_alternatives), "record_id": getattr(r, "record_id", ""),
             })
     cell_df = pd.DataFrame(cells, columns=[

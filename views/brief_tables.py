@@ -66,6 +66,8 @@ def forest_numbers(table: pd.DataFrame) -> pd.DataFrame:
     is_hr = effect == "HR"
     counted = "Events" if is_hr else "Responders"
     out = pd.DataFrame({"Study": table["Study"]})
+    if "Patient" in table.columns:            # with a patient profile: the row's mark (the why is in the fit section)
+        out["Patient"] = table["Patient"].map(_text)
     if table["Endpoint"].nunique() > 1:
         out["Endpoint"] = table["Endpoint"]
     out["Design"] = table["Design"].map(_short_design)

@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from typing import Any, Callable, Hashable
 
-MAX_ENTRIES = 256          # distinct views kept; ~0.3 MB each (benchmarks/view_cache_memory.py)
+MAX_ENTRIES = 256          # distinct views kept: ~170 KiB of heap each, 300 views 49 MiB (benchmarks/view_cache_memory.py)
 TTL_SECONDS = 6 * 3600     # a view unused for a working day's half is rebuilt on its next visit
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from . import adverse_events, evidence, forest, overview, survival
 from .cache import ViewCache
 from .links import canonical, encode_params, parse_params, parse_query_string
-from .model import ViewModel
+from .model import PATIENT, ViewModel
+from .patient import with_patient
 
 # page name -> module with PATH, spec(store) and build(state, store, params)
 PAGES: dict[str, ModuleType] = {
@@ -26,7 +27,8 @@ _SPECS = ViewCache(max_entries=32)   # each page's URL scheme depends on what th
 def view_spec(page: str, store) -> dict[str, Any]:
     """The URL scheme of a page for this store: parameter -> Choice / Many / Flag."""
     module = PAGES[page]
-    return _SPECS.get_or_build((store.fingerprint, page), lambda: module.spec(store))
+    # every page carries the patient profile, so it survives every link and every page
+    return _SPECS.get_or_build((store.fingerprint, page), lambda: {**module.spec(store), "patient": PATIENT})
 
 
 def parse_view(page: str, query: str | dict, store) -> tuple[dict[str, Any], list[str]]:
@@ -56,5 +58,6 @@ def build_state(page: str, state: dict[str, Any], store, *, cache: ViewCache | N
     scheme's options). An empty selection stays empty here, where a link would fall back."""
     params = encode_params(state, view_spec(page, store))
     key = (store.fingerprint, page, canonical({k: [v] for k, v in params.items()}))
-    make = lambda: PAGES[page].build(dict(state), store, params)   # noqa: E731
+    state = {**state, "patient": dict(state.get("patient") or {})}
+    make = lambda: with_patient(PAGES[page].build(dict(state), store, params), store)   # noqa: E731
     return cache.get_or_build(key, make) if cache is not None else make()

@@ -6,6 +6,7 @@ import pandas as pd
 from components.tables import format_value
 from evidence.naming import DESIGN_LABELS, ENDPOINT_LABELS, POPULATION_LABELS, design_label, study_name
 
+from . import conflicts
 from .links import Many
 from .model import PRESENT, ViewModel
 
@@ -22,14 +23,10 @@ ENDPOINT_GROUPS = {
 HR_GROUPS = {"OS": ["OS"], "PFS": ["PFS"], "TTP": ["TTP"], "DFS": ["DFS"], "Response": [], "Follow-up": []}
 
 
-def _conflict_text(ids, conflicts: pd.DataFrame) -> str:
-    if not isinstance(ids, list) or not ids:
-        return ""
-    texts = []
-    for cid in ids:
-        row = conflicts[conflicts.conflict_id == cid]
-        texts.append(f"⚠ {row.description.iloc[0]}" if len(row) else f"⚠ {cid}")
-    return " ".join(texts)
+def _provenance(store, r: dict) -> dict:
+    """The columns every row of the browser carries: its conflicts, where it stands, its sentence."""
+    return {"Conflict": conflicts.text(r["conflict_ids"], store.conflicts, r.get("evidence_file"), " "),
+            "Location": r["location"], "Snippet": r["snippet"], "study_id": r["study_id"]}
 
 
 def _filter_studies(store, studies, designs):
@@ -61,10 +58,7 @@ def outcome_rows(store, studies=None, designs=None, endpoint_groups=None, popula
             "Criteria": r["criteria"] if isinstance(r["criteria"], str) else "",
             "Population": r["population"] + (f": {r['subgroup']}" if isinstance(r.get("subgroup"), str) else ""),
             "Derived": r["formula"] if r["derived"] else "",
-            "Conflict": _conflict_text(r["conflict_ids"], store.conflicts),
-            "Location": r["location"],
-            "Snippet": r["snippet"],
-            "study_id": r["study_id"], "arm_id": r["arm_id"], "endpoint": r["endpoint"],
+            **_provenance(store, r), "arm_id": r["arm_id"], "endpoint": r["endpoint"],
         })
     return pd.DataFrame(rows, columns=[
         "Study", "Arm", "Endpoint", "Value", "Conflict", "Snippet", "Location", "Reported as", "Criteria",
@@ -91,10 +85,7 @@ def hazard_ratio_rows(store, studies=None, designs=None, endpoint_groups=None, p
             "p": r["p_text"] or "",
             "Adjusted for": r["adjusted_for"] if r["adjusted"] else "unadjusted",
             "Population": r["population"] + (f": {r['subgroup']}" if isinstance(r.get("subgroup"), str) else ""),
-            "Conflict": _conflict_text(r["conflict_ids"], store.conflicts),
-            "Location": r["location"],
-            "Snippet": r["snippet"],
-            "study_id": r["study_id"],
+            **_provenance(store, r),
         })
     return pd.DataFrame(rows, columns=["Study", "Comparison", "Endpoint", "HR", "p", "Adjusted for",
                                        "Conflict", "Snippet", "Location", "Population", "study_id"])
@@ -116,8 +107,7 @@ def adverse_event_rows(store, studies=None, designs=None) -> pd.DataFrame:
             "Grade": r["grade"],
             "n/N": n, "%": pct,
             "Derived": r["formula"] if r["derived"] else "",
-            "Conflict": _conflict_text(r["conflict_ids"], store.conflicts),
-            "Location": r["location"], "Snippet": r["snippet"], "study_id": r["study_id"],
+            **_provenance(store, r),
         })
     return pd.DataFrame(rows, columns=["Study", "Arm", "Term (paper)", "Term (harmonised)", "Grade", "n/N", "%",
                                        "Conflict", "Snippet", "Location", "Derived", "study_id"])

@@ -6,7 +6,8 @@ from evidence.naming import DESIGN_LABELS, ENDPOINT_TITLES, POPULATION_LABELS, s
 
 from . import brief_tables as bt
 from . import forest_rows as fr
-from .links import Choice, Many
+from . import patient as pt
+from .links import Choice, Flag, Many
 from .model import PRESENT, Brief, ViewModel, font_size
 
 PATH = "forest"
@@ -32,6 +33,7 @@ def spec(store) -> dict:
         "studies": Many(list(store.studies.study_id), fr.default_studies(store)),
         "comparisons": Choice(list(COMPARISONS), "headline"),
         "sort": Choice(list(SORTS), "listed"),
+        "hide_outside": Flag(False),   # with a patient profile: leave out studies whose criteria exclude the patient
         "present": PRESENT,
     }
 
@@ -51,6 +53,11 @@ def build(state: dict, store, params: dict) -> ViewModel:
     # selected studies without a row for this endpoint: 'No PFS hazard ratio reported by: Sun 2022 (reports TTP)'
     note, note_names = fr.missing_rows_note(store, rows, endpoints, state["studies"], state["design"],
                                             measure=measure if is_response else "HR")
+    # after the note: a study hidden for the patient is named apart, not as 'no row'
+    profile = pt.profile_of(state)
+    hidden_outside = []
+    if profile:
+        rows, hidden_outside = _patient_rows(rows, store, profile, state.get("hide_outside", False))
     measure_name = {"RR": "risk ratios", "RD": "risk differences"}[measure] if is_response else "hazard ratios"
     title = f"{ENDPOINT_NAMES[endpoint]}: {measure_name}"
     texts = {"missing_note": note, "missing_names": note_names, "is_response": is_response,
@@ -69,8 +76,39 @@ def build(state: dict, store, params: dict) -> ViewModel:
         table = fr.rows_table(rows)
         tables["rows"] = table
         texts["pooling"] = reason
-        brief = Brief(title=title, figure="forest", key_numbers=bt.forest_numbers(table),
-                      citations=bt.labelled_citations(store, rows.study_id), caveats=tuple(c for c in (CAVEAT, reason) if c),
+        if profile:
+            table.insert(2, "Patient", rows["patient_mark"].to_numpy())
+            table.insert(3, "Patient: why", rows["patient_why"].to_numpy())
+        cites = tuple(c for c in store.studies[store.studies.study_id.isin(set(rows.study_id))].citation
+                      if isinstance(c, str))
+        brief = Brief(title=title, figure="forest", key_numbers=bt.forest_numbers(table), citations=cites,
+                      caveats=tuple(c for c in (CAVEAT, reason) if c), sources=bt.labelled_citations(store, rows.study_id),
                       design=bt.design_line(store, rows.study_id), notes=tuple(bt.forest_notes(table)))
+    if profile:
+        texts["patient_hidden"] = hidden_outside
+        subgroups = pt.subgroup_table(store, profile)
+        shown = set(state["studies"])
+        keep = subgroups["study_id"].isin(shown) & subgroups["Endpoint"].map(
+            lambda e: e.split(" ")[0] in endpoints)
+        if keep.any():
+            tables["patient_subgroups"] = subgroups[keep].drop(columns=["study_id"]).reset_index(drop=True)
+            texts["patient_subgroup_note"] = pt.SUBGROUP_NOTE
     return ViewModel(page="forest", path=PATH, state=state, params=params, title=title, figures=figures,
                      tables=tables, caveats=(CAVEAT,), texts=texts, brief=brief)
+
+
+def _patient_rows(rows, store, profile: dict, hide_outside: bool):
+    """Each row marked within / outside / unclear for the patient (the why on hover); with
+    hide_outside, rows of studies outside the profile are left out (named in the returned list)."""
+    verdicts, reasons = pt.verdicts(store, profile), pt.reasons_of(store, profile)
+    if rows.empty:
+        return rows, []
+    rows = rows.assign(patient_fit=[verdicts.get(s, "unclear") for s in rows["study_id"]],
+                       patient_why=["; ".join(reasons.get(s, [])) for s in rows["study_id"]])
+    rows = rows.assign(patient_mark=rows["patient_fit"].map(pt.MARKS))
+    hidden = []
+    if hide_outside:
+        out = rows["patient_fit"] == "outside"
+        hidden = list(dict.fromkeys(rows.loc[out, "study"]))
+        rows = rows[~out].reset_index(drop=True)
+    return rows, hidden

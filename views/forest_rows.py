@@ -13,6 +13,8 @@ import pandas as pd
 from analysis import effects as stats
 from evidence.naming import DESIGN_LABELS, POPULATION_LABELS, study_labels
 
+from . import conflicts
+
 SURVIVAL_ENDPOINTS = ("OS", "PFS", "TTP", "DFS")
 RESPONSE_ENDPOINTS = ("ORR", "DCR")
 
@@ -27,16 +29,6 @@ def _is_num(x) -> bool:
 def _fmt(x) -> str:
     """A store value as printed: 0.465 stays 0.465, 0.56 stays 0.56."""
     return f"{x:g}" if _is_num(x) else ""
-
-
-def _conflict_text(ids, conflicts: pd.DataFrame) -> str:
-    if not isinstance(ids, (list, tuple)) or not ids:
-        return ""
-    out = []
-    for cid in ids:
-        row = conflicts[conflicts.conflict_id == cid] if len(conflicts) else conflicts
-        out.append(row.description.iloc[0] if len(row) else cid)
-    return " | ".join(out)
 
 
 def _study_key(study: dict) -> str:
@@ -189,7 +181,8 @@ def hazard_ratio_rows(store, endpoints=SURVIVAL_ENDPOINTS, studies=None, designs
             "snippet": r["snippet"],
             "snippets": [(r["location"], r["snippet"])],
             "conflict_ids": list(r["conflict_ids"]) if isinstance(r["conflict_ids"], list) else [],
-            "conflict": _conflict_text(r["conflict_ids"], store.conflicts),
+            "conflict": conflicts.text(r["conflict_ids"], store.conflicts, r.get("evidence_file")),
+            "conflict_severity": conflicts.severity(r["conflict_ids"], store.conflicts, r.get("evidence_file")),
         })
     return _sorted(pd.DataFrame(rows, columns=ROW_COLUMNS), sort)
 
@@ -200,7 +193,7 @@ ROW_COLUMNS = [
     "population_label", "n_experimental", "n_reference", "events_experimental", "events_reference",
     "criteria", "effect", "ci_low", "ci_high", "ci_level", "ci_source", "log_effect", "se", "se_note",
     "p", "p_text", "adjusted", "adjusted_for", "model", "method", "continuity_correction", "location",
-    "snippet", "snippets", "conflict_ids", "conflict",
+    "snippet", "snippets", "conflict_ids", "conflict", "conflict_severity",
 ]
 
 
@@ -290,7 +283,8 @@ def response_rows(store, endpoint: str = "ORR", measure: str = "RR", studies=Non
                     "continuity_correction": est.continuity_correction,
                     "location": e["location"], "snippet": e["snippet"],
                     "snippets": [(e["location"], e["snippet"]), (r["location"], r["snippet"])],
-                    "conflict_ids": ids, "conflict": _conflict_text(ids, store.conflicts),
+                    "conflict_ids": ids, "conflict": conflicts.text(ids, store.conflicts, e.get("evidence_file")),
+                    "conflict_severity": conflicts.severity(ids, store.conflicts, e.get("evidence_file")),
                 })
                 order += 1
     return _sorted(pd.DataFrame(rows, columns=ROW_COLUMNS), sort)

@@ -83,6 +83,24 @@ class Flag:
         return None if bool(value) == self.default else ("1" if value else "0")
 
 
+@dataclass
+class Profile:
+    """A patient profile (evidence.fit): 'age:72,ecog:1,child_pugh:A6'; default: none (empty).
+
+    Its notices are full sentences already (which field, which value, what is known)."""
+    default: dict = field(default_factory=dict)
+    full_notices = True
+
+    def parse(self, raw: str) -> tuple[Any, list[str]]:
+        from evidence.fit import parse_profile
+        profile, notices = parse_profile(raw)
+        return profile, [n.rstrip(".") for n in notices]
+
+    def encode(self, value) -> str | None:
+        from evidence.fit import format_profile
+        return format_profile(value or {}) or None
+
+
 def parse_params(query: dict[str, Any], spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Read a page's parameters from a query mapping; pure, so it can be tested and fuzzed.
 
@@ -92,7 +110,8 @@ def parse_params(query: dict[str, Any], spec: dict[str, Any]) -> tuple[dict[str,
     """
     values, notices = {}, []
     for name, kind in spec.items():
-        default = list(kind.default) if isinstance(kind, Many) else kind.default
+        default = list(kind.default) if isinstance(kind, Many) else (
+            dict(kind.default) if isinstance(kind.default, dict) else kind.default)
         raw = query.get(name)
         if isinstance(raw, (list, tuple)):
             raw = raw[-1] if raw else None
@@ -106,7 +125,9 @@ def parse_params(query: dict[str, Any], spec: dict[str, Any]) -> tuple[dict[str,
             continue
         value, ignored = kind.parse(raw)
         values[name] = value
-        if ignored:
+        if ignored and getattr(kind, "full_notices", False):
+            notices.extend(ignored)
+        elif ignored:
             shown = ", ".join(repr(_shorten(x)) for x in ignored)
             notices.append(f"'{name}': ignored {shown} (not in this view)")
     unknown = [k for k in query if k not in spec]

@@ -6,9 +6,10 @@ from typing import Any
 
 import pandas as pd
 
-from .links import Flag
+from .links import Flag, Profile
 
 PRESENT = Flag(False)      # every view's `present` parameter: presentation mode for the meeting-room screen
+PATIENT = Profile()        # every view's `patient` parameter: a patient profile (categories only), default none
 PRESENTATION_FONT = 18     # plotly base font size on the meeting-room screen
 NORMAL_FONT = 14
 
@@ -27,6 +28,9 @@ class Brief:
     caveats: tuple[str, ...] = ()
     # further tables of the view, each (heading, DataFrame): the patient's fit, the summary of findings
     sections: tuple[tuple[str, pd.DataFrame], ...] = ()
+    # the citations again, each named as the tables name its study, with its design (and where the view's
+    # numbers are printed); trials known from one review share its citation
+    sources: tuple[str, ...] = ()
     design: str = ""                         # the designs of the studies shown, said once
     notes: tuple[str, ...] = ()              # what the marks in key_numbers mean (†, ⚠), one line each
 

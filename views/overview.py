@@ -5,6 +5,7 @@ import pandas as pd
 
 from evidence.naming import QUALIFIER_SIGNS, design_label, study_name
 
+from . import patient as pt
 from .model import PRESENT, ViewModel
 
 PATH = ""   # the default page lives at /
@@ -116,6 +117,18 @@ def build(state: dict, store, params: dict) -> ViewModel:
         part = part.loc[:, [c for c in part.columns if c == "Study" or (part[c].astype(str).str.strip() != "").any()]]
         tables[kind] = part.reset_index(drop=True)
         titles[kind] = f"{title} ({len(part)})"
+    texts = {"table_titles": titles}
+    profile = pt.profile_of(state)
+    if profile:
+        # the studies by verdict, with the criteria that decided it; then the matching subgroups
+        fit = pt.fit_table(store, profile)
+        tables["patient_fit"] = fit.drop(columns=["study_id"])
+        titles["patient_fit"] = f"Does this evidence apply to this patient? ({len(fit)} studies by verdict)"
+        subgroups = pt.subgroup_table(store, profile)
+        if len(subgroups):
+            tables["patient_subgroups"] = subgroups.drop(columns=["study_id"])
+            titles["patient_subgroups"] = f"Subgroup results of patients like this one ({len(subgroups)})"
+            texts["patient_subgroup_note"] = pt.SUBGROUP_NOTE
     return ViewModel(page="overview", path=PATH, state=state, params=params,
                      title="Advanced hepatocellular carcinoma: evidence comparison",
-                     tables=tables, caveats=(CAVEAT,), texts={"table_titles": titles})
+                     tables=tables, caveats=(CAVEAT,), texts=texts)

@@ -11,6 +11,7 @@ from components import survival as sv
 from evidence.curve_files import DIGITISED_DIR
 
 from . import brief_tables as bt
+from . import patient as pt
 from . import survival_inputs as si
 from .links import Choice, Flag, Many
 from .model import PRESENT, Brief, ViewModel, font_size
@@ -32,6 +33,7 @@ METHOD_TEXT = (
     "left out of the curve, and flagged in the fidelity table.\n"
     "- The hazard ratio of the pseudo-data comes from an unadjusted Cox model; it checks the reconstruction, "
     "it is not a new result.")
+OUTSIDE_MARK = "✗ outside patient profile"
 REBUILT_CAVEAT = "Curves are reconstructed from published summaries: pseudo-patients, not the trials' data."
 
 
@@ -41,6 +43,7 @@ class Upload:
     ipd: pd.DataFrame
     notes: tuple[str, ...]
     label: str = "Uploaded curve"
+    fidelity: pd.DataFrame | None = None     # the digitised curve and events against the rebuilt data
 
 
 def _digitised_fingerprint() -> tuple:
@@ -90,6 +93,12 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
     by_key = {s.key: s for s in sources(store, family)}
     shown = [by_key[k] for k in arms if k in by_key and by_key[k].reconstructable]
     texts: dict = {"options": {"endpoint": FAMILY_LABELS, "arms": names}}
+    # with a patient profile: arms of studies whose criteria exclude the patient are marked, and named
+    # so the page can offer to drop them
+    outside = set(pt.arm_marks(store, pt.profile_of(state), names, lambda k: k.split(":")[0]))
+    if outside:
+        texts["options"]["arms"] = {k: n + (f" {OUTSIDE_MARK}" if k in outside else "") for k, n in names.items()}
+    texts["patient_outside_arms"] = [k for k in arms if k in outside]
     lacking = [names[k] for k in arms if k not in by_key]
     if lacking:
         texts["lacking"] = f"No {FAMILY_LABELS[family]} numbers reported for: {', '.join(lacking)}."
@@ -116,7 +125,8 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
         qualifier += ["matched cohort"] if s.population == "matched" else []
         # the risk table stops where the rebuilt curve stops: a blank, not a 0, beyond it
         shown_times = [x for x in times if x <= stats[s.key].last_time + 1e-9]
-        curves.append(sv.CurveView(key=s.key, name=names[s.key], basis=s.label, stats=stats[s.key],
+        curves.append(sv.CurveView(key=s.key, name=names[s.key] + (f" {OUTSIDE_MARK}" if s.key in outside else ""),
+                                   basis=s.label, stats=stats[s.key],
                                    at_risk=ss.number_at_risk(rebuilt[s.key], shown_times), anchors=s.anchors,
                                    short_name=names[s.key], qualifier=" · ".join(qualifier), conflicts=s.conflicts))
     if upload is not None:
@@ -134,6 +144,8 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
     # fidelity first where it changes how the chart reads: a hazard ratio the curves do not give back
     hrs = si.reported_hazard_ratios(store, shown)
     fid = ss.fidelity(shown, stats, rebuilt, hrs)
+    if upload is not None and upload.fidelity is not None and len(upload.fidelity):
+        fid = pd.concat([fid, upload.fidelity], ignore_index=True)
     texts["hr_gaps"] = sv.hr_gap_warnings(fid, names)
     if family == "PFS" and len(endpoints) > 1:
         texts["pfs_ttp"] = "PFS counts death as an event, TTP does not: curves of the two endpoints are not interchangeable."
@@ -161,13 +173,15 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
     texts["rmst_caption"] = (f"From the pseudo-data. RMST (mean months event-free) up to {tau:g} months, the longest "
                              "time every curve shown covers." if tau else "From the pseudo-data.")
     medians = sv.median_rmst_table(rows, tau)
-    tables = {"medians": medians, "fidelity": sv.fidelity_table(fid, {s.key: names[s.key] for s in shown})}
+    fid_names = {s.key: names[s.key] for s in shown} | ({"upload": upload.label} if upload is not None else {})
+    tables = {"medians": medians, "fidelity": sv.fidelity_table(fid, fid_names)}
     cites = tuple(c for c in store.studies[store.studies.study_id.isin({s.study_id for s in shown})].citation
                   if isinstance(c, str))
     ids = [s.study_id for s in shown]
     reported_hrs = bt.survival_hazard_ratios(store, shown)
     brief = Brief(title=title, figure="curves", key_numbers=bt.survival_numbers(store, shown),
-                  citations=bt.labelled_citations(store, ids) or cites, caveats=tuple(dict.fromkeys((caveat, REBUILT_CAVEAT))),
+                  citations=cites, caveats=tuple(dict.fromkeys((caveat, REBUILT_CAVEAT))),
+                  sources=bt.labelled_citations(store, ids),
                   sections=(("Hazard ratio as reported", reported_hrs),) if len(reported_hrs) else (),
                   design=bt.design_line(store, ids))
     return ViewModel(**model, title=title, figures={"curves": fig}, tables=tables, caveats=(caveat,),

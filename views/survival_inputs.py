@@ -23,6 +23,8 @@ import pandas as pd
 from evidence import reconstruct
 from evidence.curve_files import CurveFileError, DIGITISED_DIR, load_digitised
 
+from .conflicts import records as conflict_records
+
 FAMILIES = {"OS": ("OS",), "PFS": ("PFS", "TTP")}
 FAMILY_NAMES = {"OS": "Overall survival", "PFS": "Progression-free survival / time to progression"}
 ENDPOINT_NAMES = {"OS": "overall survival", "PFS": "progression-free survival", "TTP": "time to progression"}
@@ -106,14 +108,11 @@ def _study_label(store, study_id: str) -> str:
     return study_id
 
 
-def _conflict_texts(store, ids) -> tuple[str, ...]:
-    if not isinstance(ids, (list, tuple)) or not ids:
-        return ()
-    out = []
-    for cid in ids:
-        row = store.conflicts[store.conflicts.conflict_id == cid]
-        out.append(f"{row.description.iloc[0]} Views use: {row.resolution.iloc[0]}" if len(row) else cid)
-    return tuple(out)
+def _conflict_texts(store, ids, evidence_file=None) -> tuple[str, ...]:
+    """Each conflict's description and what the views use; looked up in the record's own file."""
+    hit = conflict_records(ids, evidence_file, store.conflicts)
+    by_id = {r.conflict_id: f"{r.description} Views use: {r.resolution}" for r in hit.itertuples()}
+    return tuple(by_id.get(cid, cid) for cid in ids) if isinstance(ids, (list, tuple)) else ()
 
 
 def _num(v) -> float | None:
@@ -164,7 +163,7 @@ def _followup(store, study_id: str, arm_id: str) -> tuple[float | None, float | 
     r = rows.iloc[0]
     med, lo, hi = _num(r.value), _num(r.range_low), _num(r.range_high)
     whose = "" if len(own) else " (whole cohort)"
-    conflicts = _conflict_texts(store, r.conflict_ids)
+    conflicts = _conflict_texts(store, r.conflict_ids, getattr(r, "evidence_file", None))
     if hi is not None:
         text = f"median follow-up {_fmt(med)} months{whose}, range {_fmt(lo or 0)}-{_fmt(hi)}" if med is not None \
             else f"follow-up {_fmt(lo or 0)}-{_fmt(hi)} months{whose}"
@@ -182,12 +181,12 @@ def _anchors(store, rows: pd.DataFrame, endpoint: str) -> list[Anchor]:
     if len(med):
         r = med.iloc[0]
         out.append(Anchor(float(r.value), 0.5, "median", f"median {_fmt(r.value)} months",
-                          str(r.location), str(r.snippet), _conflict_texts(store, r.conflict_ids)))
+                          str(r.location), str(r.snippet), _conflict_texts(store, r.conflict_ids, getattr(r, "evidence_file", None))))
     rates = rows[(rows.endpoint == f"{endpoint}_rate") & rows.value.notna() & rows.timepoint_months.notna()]
     for r in rates.sort_values("timepoint_months").itertuples():
         out.append(Anchor(float(r.timepoint_months), float(r.value) / 100.0, "rate",
                           f"{_fmt(r.value)}% at {_fmt(r.timepoint_months)} months", str(r.location),
-                          str(r.snippet), _conflict_texts(store, r.conflict_ids)))
+                          str(r.snippet), _conflict_texts(store, r.conflict_ids, getattr(r, "evidence_file", None))))
     return out
 
 
@@ -300,7 +299,7 @@ def _build(store, arm: dict, endpoint: str, rows: pd.DataFrame, digitised) -> Cu
             events = int(round(v))
             one, many = EVENT_WORDS[endpoint]
             ev_text = f"{events} {one if events == 1 else many}"
-            ev_snip, ev_loc, ev_conf = str(r.snippet), str(r.location), _conflict_texts(store, r.conflict_ids)
+            ev_snip, ev_loc, ev_conf = str(r.snippet), str(r.location), _conflict_texts(store, r.conflict_ids, getattr(r, "evidence_file", None))
     names = rows.reported_name.dropna()
     reported_name = str(names.iloc[0]) if len(names) else ENDPOINT_NAMES[endpoint]
     conflicts = list(dict.fromkeys([c for a in anchors for c in a.conflicts] + list(ev_conf) + list(fu_conflicts)))
@@ -376,7 +375,7 @@ def _cohort_events(store, siblings: list[CurveSource]) -> list[CurveSource]:
     except ValueError:
         return siblings
     cohort = "both arms" if len(siblings) == 2 else "the cohort"
-    extra = _conflict_texts(store, r.conflict_ids)
+    extra = _conflict_texts(store, r.conflict_ids, getattr(r, "evidence_file", None))
     out = []
     for s, k in zip(siblings, counts):
         out.append(replace(
@@ -465,7 +464,7 @@ def reported_hazard_ratios(store, sources: Iterable[CurveSource]) -> list[Report
             adjusted=bool(r["adjusted"]), adjusted_for=str(r.get("adjusted_for") or ""),
             population=str(r.get("population")), text=f"HR {_fmt(r['hr'])}{ci}{adj}",
             location=str(r.get("location")), snippet=str(r.get("snippet")),
-            conflicts=_conflict_texts(store, r.get("conflict_ids"))))
+            conflicts=_conflict_texts(store, r.get("conflict_ids"), r.get("evidence_file"))))
     return out
 
 
