@@ -97,7 +97,7 @@ def forest_numbers(table: pd.DataFrame) -> pd.DataFrame:
     if "Adjusted for" in table.columns:
         out["Adjusted for"] = table["Adjusted for"].map(_text)
     conflict = table["Conflict"].map(_text) if "Conflict" in table else pd.Series([""] * len(table))
-    out["Source"] = [_text(loc) + (" ⚠" if c else "") for loc, c in zip(table["Location"], conflict)]
+    out["Source"] = [_text(loc) + (f" {_conflict(c)[0]}" if c else "") for loc, c in zip(table["Location"], conflict)]
     return out.reset_index(drop=True)
 
 
@@ -124,9 +124,20 @@ def forest_notes(table: pd.DataFrame) -> list[str]:
         seen = {}
         for study, c in zip(table["Study"], table["Conflict"].map(_text)):
             if c:
-                seen.setdefault(c.lstrip("⚠ ").strip(), study)
-        notes += [f"⚠ {study}: {_first_sentence(c)}" for c, study in seen.items()]
+                seen.setdefault(_conflict(c), study)
+        notes += [f"{mark} {study}: {_first_sentence(c)}" for (mark, c), study in seen.items()]
     return notes
+
+
+def _conflict(text: str) -> tuple[str, str]:
+    """(mark, text) of a recorded conflict as the page tables write it: '⚠ * minor: ...' -> ('*', '...'):
+    a major conflict is marked ⚠, a minor one (wording, a detail) quietly *."""
+    text = text.strip()
+    text = text[1:].strip() if text.startswith("⚠") else text
+    for prefix, mark in (("* minor:", "*"), ("⚠ major:", "⚠")):
+        if text.startswith(prefix):
+            return mark, text[len(prefix):].strip()
+    return "⚠", text
 
 
 def _first_sentence(text: str, limit: int = 180) -> str:
@@ -208,8 +219,9 @@ def adverse_event_numbers(matrix_table: pd.DataFrame) -> pd.DataFrame:
     return matrix_table.drop(columns=drop).fillna(NOT_REPORTED).reset_index(drop=True)
 
 
-AE_CONFLICT_NOTE = ("⚠ The paper contradicts itself on this count (a printed percent that does not match the "
-                    "count, or a recorded conflict); the dashboard shows both values and where each is printed.")
+AE_CONFLICT_NOTE = ("⚠ the paper contradicts itself on this count (a major conflict, or a printed percent that does "
+                    "not match the count); * a minor conflict (wording, a detail). The dashboard shows both values "
+                    "and where each is printed.")
 
 
 def adverse_event_sources(store, study_ids) -> dict[str, str]:
