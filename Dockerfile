@@ -2,7 +2,7 @@
 # time and versioned in git, so replicas share nothing and scale sideways.
 FROM python:3.11-slim-bookworm
 
-# chromium: server-side figure export (kaleido) renders through it; no browser download.
+# chromium: server-side figure export (kaleido) and the PDF tumor-board brief render through it; no browser download.
 RUN apt-get update && apt-get install -y --no-install-recommends chromium \
     && rm -rf /var/lib/apt/lists/*
 

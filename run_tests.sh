@@ -11,9 +11,11 @@ if [[ "${1:-}" == "--sources" ]]; then SOURCES="$2"; shift 2; fi
 if [[ ! -x .venv/bin/python ]]; then python3 -m venv .venv; fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
-# chromium for the browser tests; strace for the test that the server contacts no outside host
+# chromium for the browser tests and the PDF brief; poppler-utils (pdfinfo, pdftotext) to check the PDF;
+# strace for the test that the server contacts no outside host
 MISSING=""
 if ! command -v chromium >/dev/null 2>&1 && [[ ! -x /usr/bin/chromium ]]; then MISSING="chromium"; fi
+if ! command -v pdfinfo >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1; then MISSING="$MISSING poppler-utils"; fi
 if ! command -v strace >/dev/null 2>&1; then MISSING="$MISSING strace"; fi
 if [[ -n "$MISSING" ]]; then
   echo "installing Debian's$MISSING for the tests"

@@ -227,7 +227,8 @@ def caveat_line(model: ViewModel, extra: list[str] | None = None) -> None:
 
 def exports(model: ViewModel, name: str, where=None) -> None:
     """Server-side SVG/PNG of the view's figure and the tumor-board brief, rendered on click only."""
-    from .export import brief_html, chromium_path, figure_bytes
+    from .brief import brief_page_html, brief_pdf, figure_svg, missing_for_pdf
+    from .export import chromium_path, figure_bytes
     brief = model.brief
     if brief is None:
         return
@@ -242,12 +243,20 @@ def exports(model: ViewModel, name: str, where=None) -> None:
     else:
         cols[0].caption("Server-side figure export needs Chromium; use the camera button on the chart.")
     url = view_link(_base_url(), model.path, model.params)
+    missing = missing_for_pdf()
+    if missing is None:
+        cols[2].download_button(
+            "📄 Tumor-board brief (PDF)", data=lambda: brief_pdf(model, url), file_name=f"{name}_brief.pdf",
+            mime="application/pdf", key=f"{model.page}.export_brief_pdf", on_click="ignore",
+            help="One A4 landscape page: the figure, the key numbers with their sources, the design and main "
+                 "caveat, the date and the link to this view.")
+    else:
+        cols[2].caption(f"Tumor-board brief (PDF) unavailable: {missing}")
     cols[2].download_button(
-        "Tumor-board brief (print-ready HTML)",
-        data=lambda: brief_html(brief.title, fig, brief.key_numbers, list(brief.citations), list(brief.caveats),
-                                url).encode("utf-8"),
+        "Tumor-board brief (HTML, print it yourself)",
+        data=lambda: brief_page_html(model, url, *figure_svg(model)).encode("utf-8"),
         file_name=f"{name}_brief.html", mime="text/html", key=f"{model.page}.export_brief", on_click="ignore",
-        help="One page: the figure, the key numbers with their sources, and the caveats.")
+        help="The same brief as a web page, for printing from the browser.")
 
 
 def csv_button(df, label: str, file_name: str, key: str, where=None) -> None:

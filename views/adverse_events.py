@@ -7,6 +7,7 @@ from evidence.naming import study_name
 from dataclasses import replace
 
 from . import ae_matrix as am
+from . import brief_tables as bt
 from . import patient as pt
 from .links import Choice, Many
 from .model import PRESENT, Brief, ViewModel, font_size
@@ -72,8 +73,12 @@ def build(state: dict, store, params: dict) -> ViewModel:
         texts["scale_max"] = SCALE_MAX[band]
         cites = tuple(c for c in store.studies[store.studies.study_id.isin({a.split(":")[0] for a in arms})].citation
                       if isinstance(c, str))
-        brief = Brief(title=f"Adverse events, grade {band}", figure="heatmap", key_numbers=tables["matrix"],
-                      citations=cites, caveats=(HEATMAP_CAVEAT, NR_CAVEAT))
+        ids = [a.split(":")[0] for a in arms]
+        brief = Brief(title=f"Adverse events, grade {band}", figure="heatmap",
+                      key_numbers=bt.adverse_event_numbers(tables["matrix"]),
+                      citations=cites, sources=bt.labelled_citations(store, ids, bt.adverse_event_sources(store, ids)),
+                      caveats=(HEATMAP_CAVEAT, NR_CAVEAT), design=bt.design_line(store, ids),
+                      notes=(bt.AE_CONFLICT_NOTE,))
     if compare in comparisons:
         diffs = am.study_differences(store, compare, band, categories, sort)
         texts["not_estimable"] = list(diffs.not_estimable)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from components.forest import forest_figure
 from evidence.naming import DESIGN_LABELS, ENDPOINT_TITLES, POPULATION_LABELS, study_labels
 
+from . import brief_tables as bt
 from . import forest_rows as fr
 from . import patient as pt
 from .certainty import sof_for_rows
@@ -82,9 +83,16 @@ def build(state: dict, store, params: dict) -> ViewModel:
         cites = tuple(c for c in store.studies[store.studies.study_id.isin(set(rows.study_id))].citation
                       if isinstance(c, str))
         # the summary of findings of the hazard ratios shown: certainty and absolute effects travel with the plot
-        sof = () if is_response else (("Summary of findings", sof_for_rows(store, rows)),)
-        brief = Brief(title=title, figure="forest", key_numbers=table.drop(columns=["Snippet"], errors="ignore"),
-                      citations=cites, caveats=tuple(c for c in (CAVEAT, reason) if c), sections=sof)
+        # the brief is one page: certainty is a column of its key numbers; the absolute effects of the
+        # comparisons that have one follow as a short section (the reasons are on the page)
+        sof = sof_for_rows(store, rows) if not is_response else None
+        if sof is not None and len(sof):
+            sof = sof[~sof["At 12 months"].astype(str).str.startswith("no baseline")]
+        sof = (("Absolute effect at 12 months (proportional hazards)",
+                sof[["Study", "Outcome", "At 12 months"]].reset_index(drop=True)),) if sof is not None and len(sof) else ()
+        brief = Brief(title=title, figure="forest", key_numbers=bt.forest_numbers(table), citations=cites,
+                      caveats=tuple(c for c in (CAVEAT, reason) if c), sources=bt.labelled_citations(store, rows.study_id),
+                      design=bt.design_line(store, rows.study_id), notes=tuple(bt.forest_notes(table)), sections=sof)
     if profile:
         texts["patient_hidden"] = hidden_outside
         subgroups = pt.subgroup_table(store, profile)

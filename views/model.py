@@ -28,6 +28,11 @@ class Brief:
     caveats: tuple[str, ...] = ()
     # further tables of the view, each (heading, DataFrame): the patient's fit, the summary of findings
     sections: tuple[tuple[str, pd.DataFrame], ...] = ()
+    # the citations again, each named as the tables name its study, with its design (and where the view's
+    # numbers are printed); trials known from one review share its citation
+    sources: tuple[str, ...] = ()
+    design: str = ""                         # the designs of the studies shown, said once
+    notes: tuple[str, ...] = ()              # what the marks in key_numbers mean (†, ⚠), one line each
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from analysis import survival as ss
 from components import survival as sv
 from evidence.curve_files import DIGITISED_DIR
 
+from . import brief_tables as bt
 from . import patient as pt
 from . import survival_inputs as si
 from .links import Choice, Flag, Many
@@ -176,8 +177,13 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
     tables = {"medians": medians, "fidelity": sv.fidelity_table(fid, fid_names)}
     cites = tuple(c for c in store.studies[store.studies.study_id.isin({s.study_id for s in shown})].citation
                   if isinstance(c, str))
-    brief = Brief(title=title, figure="curves", key_numbers=medians, citations=cites,
-                  caveats=tuple(dict.fromkeys((caveat, REBUILT_CAVEAT))))
+    ids = [s.study_id for s in shown]
+    reported_hrs = bt.survival_hazard_ratios(store, shown)
+    brief = Brief(title=title, figure="curves", key_numbers=bt.survival_numbers(store, shown),
+                  citations=cites, caveats=tuple(dict.fromkeys((caveat, REBUILT_CAVEAT))),
+                  sources=bt.labelled_citations(store, ids),
+                  sections=(("Hazard ratio as reported", reported_hrs),) if len(reported_hrs) else (),
+                  design=bt.design_line(store, ids))
     return ViewModel(**model, title=title, figures={"curves": fig}, tables=tables, caveats=(caveat,),
                      texts=texts, brief=brief)
 
