@@ -333,14 +333,19 @@ class ProxySetup:
         return self.run_dir / "logs" / "nginx-access.log"
 
     def stop(self):
+        """SIGTERM to run_local.sh, which stops its processes; what is left after 2 minutes
+        (a Streamlit process holding hundreds of closed sessions can take a while) is killed."""
         if getattr(self, "proc", None) is None or self.proc.poll() is not None:
             return
-        subprocess.run([str(ROOT / "deploy" / "run_local.sh"), "stop", str(self.port)],
-                       env=dict(os.environ, HCC_RUN_DIR=str(self.run_dir)), timeout=60)
+        self.proc.send_signal(signal.SIGTERM)
         try:
-            self.proc.wait(timeout=30)
+            self.proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            for pgid in (self.proc.pid, *getattr(self, "backend_pids", [])):
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
 
 def _port_free(port: int) -> bool:
@@ -496,7 +501,8 @@ def compare_main(args) -> int:
     # the bare page: Streamlit's default configuration (not this project's .streamlit/config.toml:
     # its cwd is an empty temporary directory), only the command-line flags every process gets
     bare = SingleSetup("bare page", AppServer(extra=SERVER_FLAGS, script=str(ROOT / "benchmarks" / "_floor_app.py"),
-                                              env={"HCC_FLOOR_DIR": str(floor_dir)}, cwd=floor_dir,
+                                              env={"HCC_FLOOR_DIR": str(floor_dir)},
+                                              cwd=ROOT if args.bare_project_config else floor_dir,
                                               log=RESULTS / "load_protocol-bare.log"),
                        lambda pages: floor_target)
     setups = [bare, app] + ([ProxySetup(args.proxy_processes, RESULTS)] if args.proxy_processes else [])
@@ -528,8 +534,9 @@ def compare_main(args) -> int:
         data["startup_s"] = time.perf_counter() - t_script
 
         deadline = t_script + args.max_minutes * 60
-        plan = [(scen, n, s) for scen in SCENARIOS for n in levels for s in setups
-                if not (s is bare and scen != "same link")]   # the bare page has one page only
+        five_levels = [int(x) for x in args.five_levels.split(",") if x.strip()]
+        plan = [(scen, n, s) for scen, ns in (("same link", levels), ("five pages", five_levels)) for n in ns
+                for s in setups if not (s is bare and scen != "same link")]   # the bare page has one page only
         for rep in range(1, args.repeats + 1):
             t_rep = time.perf_counter()
             if rep > 1 and time.perf_counter() + last_rep > deadline:
@@ -537,8 +544,13 @@ def compare_main(args) -> int:
                 break
             for scen, n, s in plan:
                 since = time.time()
-                r = asyncio.run(burst(s, s.targets_for(SCENARIOS[scen]), n, args.timeout, args.settle,
-                                      args.health_every))
+                try:
+                    r = asyncio.run(burst(s, s.targets_for(SCENARIOS[scen]), n, args.timeout, args.settle,
+                                          args.health_every))
+                except Exception as exc:    # keep the bursts measured so far
+                    data["aborted"] = f"{s.name} {scen} N={n}: {type(exc).__name__}: {exc}"
+                    print("aborted:", data["aborted"], file=sys.stderr)
+                    raise
                 r.update(setup=s.name, scenario=scen, repeat=rep)
                 if isinstance(s, ProxySetup):
                     r["affinity"] = affinity_check(s.access_log(), since)
@@ -552,12 +564,18 @@ def compare_main(args) -> int:
                     print("     e.g.", r["error_samples"][0])
                 time.sleep(args.pause)
             last_rep = time.perf_counter() - t_rep
+    except Exception as exc:       # the report below has what was measured, and says why it stopped
+        data.setdefault("aborted", f"{type(exc).__name__}: {exc}")
+        print("aborted:", data["aborted"], file=sys.stderr)
     finally:
         for s in reversed(started):
-            s.stop()
+            try:
+                s.stop()
+            except Exception as exc:      # the results are written all the same
+                print(f"stopping {s.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
     data["script_wall_s"] = time.perf_counter() - t_script
 
-    md = compare_report(data, setups, levels)
+    md = compare_report(data)
     print()
     print(md)
     p_md, p_json = write_results("load_compare", md, data)
@@ -588,7 +606,7 @@ def compare_rows(bursts: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: (r["scenario"] != "same link", r["n"], order.get(r["setup"], 2)))
 
 
-def compare_report(data: dict, setups, levels) -> str:
+def compare_report(data: dict) -> str:
     info = data["machine"]
     rows = compare_rows(data["bursts"])
     x = lambda v: fmt(v, "{:.1f}x", "-")
@@ -602,6 +620,8 @@ def compare_report(data: dict, setups, levels) -> str:
           spread(r["health_max_s_all"]), x(r["health_max_s_x_bare"]),
           spread(r["rss_peak_mib_all"], "{:.0f}"), x(r["rss_peak_mib_x_bare"]),
           " ".join(f"{v:.1f}" for v in r["loadavg"])] for r in rows])
+    bare_config = ("this project's .streamlit/config.toml" if data["args"].get("bare_project_config")
+                   else "Streamlit's default configuration")
     aff = [b for b in data["bursts"] if b.get("affinity")]
     aff_lines = [f"- {b['scenario']} N={b['n']} run {b['repeat']}: websocket sessions per process "
                  f"{b['affinity'].get('websocket_sessions_per_process')}, affinity keys on more than one "
@@ -616,13 +636,14 @@ def compare_report(data: dict, setups, levels) -> str:
         "first plotly_chart element (pages without a chart: -> script_finished). 'same link' = every session "
         "opens /survival; 'five pages' = /, /evidence, /forest, /survival, /adverse-events in turn. "
         f"Bare page = benchmarks/_floor_app.py drawing the survival page's own figure ({fmt(data.get('bare_figure_kb'), '{:.0f}')} KB "
-        "of JSON) with Streamlit's default configuration. Server CPU and peak RSS = every process of the "
+        f"of JSON) with {bare_config}. Server CPU and peak RSS = every process of the "
         "setup (nginx included). Health = slowest GET /_stcore/health, polled every "
         f"{data['args']['health_every']} s on every process (and through nginx) during the burst. "
         "Figures: median (min-max) of the runs; 'x bare' = median / the bare page's median at the same N.",
         table,
         "## Session affinity through nginx", "\n".join(aff_lines) or "(no proxy setup)",
-        f"Start-up and warm-up {fmt(data.get('startup_s'), '{:.0f}')} s; script wall time {data['script_wall_s']:.0f} s.",
+        f"Start-up and warm-up {fmt(data.get('startup_s'), '{:.0f}')} s; script wall time {data['script_wall_s']:.0f} s."
+        + (f" ABORTED: {data['aborted']}" if data.get("aborted") else ""),
     ])
 
 
@@ -652,9 +673,14 @@ def main() -> int:
     ap.add_argument("--compare", action="store_true",
                     help="the issue-10 measurement: the app (one process, and behind nginx) against a bare "
                          "one-chart page; 'same link' and 'five pages' bursts at --levels (default here 30,100)")
+    ap.add_argument("--five-levels", default="30",
+                    help="--compare: sessions for the five-pages bursts (default 30; --levels is for the same link)")
     ap.add_argument("--proxy-processes", type=int, default=2,
                     help="--compare: Streamlit processes behind nginx (deploy/run_local.sh); 0 = no proxy setup")
     ap.add_argument("--health-every", type=float, default=0.1, help="--compare: health poll interval, s")
+    ap.add_argument("--bare-project-config", action="store_true",
+                    help="--compare: run the bare page with this project's .streamlit/config.toml instead of "
+                         "Streamlit's defaults (a what-if)")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # so that `finally` stops the server
     if args.compare:
