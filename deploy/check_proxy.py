@@ -9,7 +9,8 @@ Checks, each printed as PASS/FAIL (exit code 1 on any FAIL):
 * /_stcore/metrics (and variants) refused through nginx, still answered on 127.0.0.1
   by each process for the host's own monitoring;
 * every page opened in headless Chromium (Debian's, flags from components.export):
-  the chart or table is drawn, no exception element, no CSP violation, no console error;
+  the chart or table is drawn, no exception element, no CSP violation, no console
+  error or failed request that the same page straight from Streamlit does not give;
 * the browser's requests carry the cookie, and each cookie reached one process only
   (nginx's access log, which names the upstream of every request, the websocket included);
 * another origin cannot frame the app (frame-ancestors).
@@ -77,7 +78,22 @@ def check_headers(base: str, backends: list[int]) -> None:
         check(status == 200, f"/_stcore/metrics on 127.0.0.1:{p} for local monitoring: HTTP {status}")
 
 
-async def check_browser(base: str, shots: Path) -> None:
+async def http_errors(browser, base: str, page_path: str) -> set[str]:
+    """HTTP errors of a page loaded straight from one Streamlit process (no nginx)."""
+    ctx = await browser.new_context()
+    page = await ctx.new_page()
+    failed: set[str] = set()
+    page.on("response", lambda r: failed.add(f"{r.status} {r.url.replace(base, '')}") if r.status >= 400 else None)
+    await page.goto(f"{base}/{page_path}", wait_until="commit")
+    try:
+        await page.wait_for_selector(f"{CHART}, {TABLE}", state="visible", timeout=60_000)
+        await page.wait_for_timeout(1500)
+    finally:
+        await ctx.close()
+    return failed
+
+
+async def check_browser(base: str, shots: Path, backend: int) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -94,6 +110,9 @@ async def check_browser(base: str, shots: Path) -> None:
                 console: list[str] = []
                 page.on("console", lambda m: console.append(m.text[:200]) if m.type == "error" else None)
                 no_cookie: list[str] = []
+                failed: list[str] = []
+                page.on("response", lambda r: failed.append(f"{r.status} {r.url.replace(base, '')}")
+                        if r.status >= 400 else None)
 
                 async def on_request(req):
                     if req.url.startswith(base) and req.resource_type != "document":
@@ -115,7 +134,14 @@ async def check_browser(base: str, shots: Path) -> None:
                 await page.screenshot(path=str(shots / f"proxy-{name}.png"))
                 check(drawn and not exceptions, f"/{page_path}: chart or table drawn, {exceptions} exception(s)")
                 check(not csp, f"/{page_path}: CSP violations {csp[:3]}")
-                check(not console, f"/{page_path}: console errors {console[:3]}")
+                # Streamlit's client probes /<page>/_stcore/health and host-config for a base
+                # path before it tries /_stcore/...: those 404s also come without nginx
+                direct = await http_errors(browser, f"http://127.0.0.1:{backend}", page_path)
+                unexplained = [f for f in failed if f not in direct]
+                other = [m for m in console if not m.startswith("Failed to load resource")]
+                check(not unexplained and not other,
+                      f"/{page_path}: no console error or failed request that Streamlit alone does not "
+                      f"give (HTTP errors {failed[:4]}, without nginx {sorted(direct)[:4]}; other console {other[:3]})")
                 check(not no_cookie, f"/{page_path}: every request after the page carried the cookie "
                                      f"(missing on {no_cookie[:3]})")
                 await ctx.close()
@@ -180,7 +206,7 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         since = time.time()
         check_headers(base, backends)
-        asyncio.run(check_browser(base, RESULTS))
+        asyncio.run(check_browser(base, RESULTS, backends[0]))
         time.sleep(1)
         check_affinity(run_dir / "logs" / "nginx-access.log", since)
     finally:
