@@ -13,6 +13,7 @@ Checks, each printed as PASS/FAIL (exit code 1 on any FAIL):
   error or failed request that the same page straight from Streamlit does not give;
 * the browser's requests carry the cookie, and each cookie reached one process only
   (nginx's access log, which names the upstream of every request, the websocket included);
+* an upload (survival page) reaches the process that holds the session;
 * another origin cannot frame the app (frame-ancestors).
 A screenshot of each page goes to benchmarks/results/proxy-<page>.png.
 """
@@ -93,6 +94,24 @@ async def http_errors(browser, base: str, page_path: str) -> set[str]:
     return failed
 
 
+async def check_upload(page, base: str) -> None:
+    """An upload goes to /_stcore/upload_file/<session>/..., which only the process holding
+    the session knows: through nginx it must reach that process (HTTP 2xx, cookie sent)."""
+    uploads: list[str] = []
+
+    async def on_response(r):
+        if "/_stcore/upload_file/" in r.url and r.request.method != "OPTIONS":
+            cookie = (await r.request.all_headers()).get("cookie", "")
+            uploads.append(f"{r.request.method} {r.status} cookie={'yes' if COOKIE + '=' in cookie else 'no'}")
+    page.on("response", on_response)
+    await page.get_by_text("Add a digitised curve of your own").click()
+    await page.locator("input[type=file]").first.set_input_files(
+        files=[{"name": "curve.csv", "mimeType": "text/csv", "buffer": b"time,survival\n0,1.0\n6,0.8\n12,0.6\n"}])
+    await page.wait_for_timeout(3000)
+    ok = bool(uploads) and all(u.split()[1].startswith("2") and u.endswith("cookie=yes") for u in uploads)
+    check(ok, f"upload through nginx reached the session's process: {uploads}")
+
+
 async def check_browser(base: str, shots: Path, backend: int) -> None:
     from playwright.async_api import async_playwright
 
@@ -144,6 +163,8 @@ async def check_browser(base: str, shots: Path, backend: int) -> None:
                       f"give (HTTP errors {failed[:4]}, without nginx {sorted(direct)[:4]}; other console {other[:3]})")
                 check(not no_cookie, f"/{page_path}: every request after the page carried the cookie "
                                      f"(missing on {no_cookie[:3]})")
+                if page_path == "survival":
+                    await check_upload(page, base)
                 await ctx.close()
 
             # framing from another origin: frame-ancestors 'self' must refuse it

@@ -89,9 +89,10 @@ awk -v backends="$backends" -v port="$PORT" '
 ' "$ROOT/deploy/nginx.conf" > "$RUN_DIR/site.conf"
 
 user_line=""
-if [ "$(id -u)" = 0 ]; then       # as root, nginx workers would run as nobody
-    user_line="user nobody nogroup;"
+if [ "$(id -u)" = 0 ]; then       # as root, nginx workers run as nobody: they must reach
+    user_line="user nobody nogroup;"   # the temp dirs (a large response or upload is buffered there)
     chown -R nobody:nogroup "$RUN_DIR/nginx-temp"
+    chmod 711 "$RUN_DIR"
 fi
 T="$RUN_DIR/nginx-temp"
 cat > "$RUN_DIR/nginx.conf" <<EOF
