@@ -13,6 +13,14 @@ open pages concurrently to confirm in a real browser.
 
     .venv/bin/python benchmarks/load_protocol.py                      # 10, 30, 100 sessions x 3
     .venv/bin/python benchmarks/load_protocol.py --levels 10,30 --repeats 2 --browser-tabs 0
+    .venv/bin/python benchmarks/load_protocol.py --compare            # issue 10's table (about 10 min)
+
+--compare measures, in one run, the app on one process, the app on 2 processes behind
+nginx (deploy/run_local.sh) and a bare one-chart Streamlit page (_floor_app.py), with
+30 and 100 sessions opening /survival at once and 30 sessions over the five pages:
+p95 time to chart, server CPU s per session, the slowest /_stcore/health answer
+(polled every 100 ms), peak RSS, each also as a ratio to the bare page. See
+benchmarks/README.md.
 
 Targets: 100 sessions with zero errors and p95 < 2 s; 30 sessions' memory well
 within the machine's 24 GiB.
@@ -498,11 +506,12 @@ def compare_main(args) -> int:
     floor_target = [Target("", "page=survival")]
     app = SingleSetup("1 process", AppServer(extra=SERVER_FLAGS, log=RESULTS / "load_protocol-app.log"),
                       lambda pages: [Target(p) for p in pages])
-    # the bare page: Streamlit's default configuration (not this project's .streamlit/config.toml:
-    # its cwd is an empty temporary directory), only the command-line flags every process gets
+    # the bare page: the same server configuration as the app (this project's .streamlit/config.toml,
+    # read from the working directory) and the same command-line flags, so that the ratio is the
+    # app's own work; --bare-streamlit-defaults runs it from an empty directory instead
     bare = SingleSetup("bare page", AppServer(extra=SERVER_FLAGS, script=str(ROOT / "benchmarks" / "_floor_app.py"),
                                               env={"HCC_FLOOR_DIR": str(floor_dir)},
-                                              cwd=ROOT if args.bare_project_config else floor_dir,
+                                              cwd=floor_dir if args.bare_streamlit_defaults else ROOT,
                                               log=RESULTS / "load_protocol-bare.log"),
                        lambda pages: floor_target)
     setups = [bare, app] + ([ProxySetup(args.proxy_processes, RESULTS)] if args.proxy_processes else [])
@@ -620,8 +629,10 @@ def compare_report(data: dict) -> str:
           spread(r["health_max_s_all"]), x(r["health_max_s_x_bare"]),
           spread(r["rss_peak_mib_all"], "{:.0f}"), x(r["rss_peak_mib_x_bare"]),
           " ".join(f"{v:.1f}" for v in r["loadavg"])] for r in rows])
-    bare_config = ("this project's .streamlit/config.toml" if data["args"].get("bare_project_config")
-                   else "Streamlit's default configuration")
+    a = data["args"]
+    # (results before 2026-11-29 15:10 ran the bare page with Streamlit's defaults unless bare_project_config)
+    defaults = a.get("bare_streamlit_defaults", a.get("bare_project_config") is False)
+    bare_config = "Streamlit's default configuration" if defaults else "the app's server configuration (.streamlit/config.toml)"
     aff = [b for b in data["bursts"] if b.get("affinity")]
     aff_lines = [f"- {b['scenario']} N={b['n']} run {b['repeat']}: websocket sessions per process "
                  f"{b['affinity'].get('websocket_sessions_per_process')}, affinity keys on more than one "
@@ -678,9 +689,10 @@ def main() -> int:
     ap.add_argument("--proxy-processes", type=int, default=2,
                     help="--compare: Streamlit processes behind nginx (deploy/run_local.sh); 0 = no proxy setup")
     ap.add_argument("--health-every", type=float, default=0.1, help="--compare: health poll interval, s")
-    ap.add_argument("--bare-project-config", action="store_true",
-                    help="--compare: run the bare page with this project's .streamlit/config.toml instead of "
-                         "Streamlit's defaults (a what-if)")
+    ap.add_argument("--bare-streamlit-defaults", action="store_true",
+                    help="--compare: run the bare page with Streamlit's default configuration instead of this "
+                         "project's .streamlit/config.toml (a what-if: the default file watcher alone doubles "
+                         "its CPU per session)")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # so that `finally` stops the server
     if args.compare:

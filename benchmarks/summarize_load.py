@@ -80,6 +80,12 @@ def merge_compare(args) -> int:
     files = [Path(f) for f in args.files] or sorted(RESULTS.glob("load_compare-2*.json"))
     runs = [json.loads(f.read_text()) for f in files if f.stem.split("-", 1)[1] >= args.since]
     runs = [d for d in runs if d.get("bursts")]
+    # never mix bare pages run with different configurations
+    bare_defaults = {d["args"].get("bare_streamlit_defaults", d["args"].get("bare_project_config") is False)
+                     for d in runs}
+    if len(bare_defaults) > 1:
+        print("these runs ran the bare page with different configurations: choose the files")
+        return 1
     if not runs:
         print("no matching results")
         return 1
