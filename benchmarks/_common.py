@@ -37,8 +37,9 @@ class AppServer:
     """`python -m streamlit run app.py` on a free 127.0.0.1 port, stopped by its own pid."""
 
     def __init__(self, port: int | None = None, extra: list[str] | None = None, log: Path | None = None,
-                 script: str = "app.py", env: dict | None = None):
+                 script: str = "app.py", env: dict | None = None, cwd: Path | None = None):
         self.script = script
+        self.cwd = cwd or ROOT   # Streamlit reads .streamlit/config.toml from here
         self.env = env or {}
         self.port = port or free_port()
         self.extra = extra or []
@@ -63,7 +64,7 @@ class AppServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", self.script, "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1", *self.extra],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=self.cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -13,6 +13,14 @@ open pages concurrently to confirm in a real browser.
 
     .venv/bin/python benchmarks/load_protocol.py                      # 10, 30, 100 sessions x 3
     .venv/bin/python benchmarks/load_protocol.py --levels 10,30 --repeats 2 --browser-tabs 0
+    .venv/bin/python benchmarks/load_protocol.py --compare            # issue 10's table (about 10 min)
+
+--compare measures, in one run, the app on one process, the app on 2 processes behind
+nginx (deploy/run_local.sh) and a bare one-chart Streamlit page (_floor_app.py), with
+30 and 100 sessions opening /survival at once and 30 sessions over the five pages:
+p95 time to chart, server CPU s per session, the slowest /_stcore/health answer
+(polled every 100 ms), peak RSS, each also as a ratio to the bare page. See
+benchmarks/README.md.
 
 Targets: 100 sessions with zero errors and p95 < 2 s; 30 sessions' memory well
 within the machine's 24 GiB.
@@ -21,17 +29,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
+import json
+import os
 import resource
 import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (CHROMIUM, CHROMIUM_ARGS, RESULTS, AppServer, cpu_seconds, fmt, loadavg, machine,  # noqa: E402
-                     md_table, median, pct, rss_kib, spread, write_results)
-from st_protocol import PageLoad, Target, load_page, one_page_load, open_session  # noqa: E402
+from _common import (CHROMIUM, CHROMIUM_ARGS, RESULTS, ROOT, AppServer, cpu_seconds, fmt, free_port,  # noqa: E402
+                     loadavg, machine, md_table, median, pct, rss_kib, spread, write_results)
+from st_protocol import PageLoad, Target, get_page_html, load_page, one_page_load, open_session  # noqa: E402
 
 DEFAULT_TARGETS = ["", "evidence?studies=sun2022", "forest?endpoint=OS", "adverse-events?grade=3-4",
                    "survival?endpoint=OS"]
@@ -244,6 +259,405 @@ async def browser_tabs(url: str, targets: list[Target], tabs: int, repeats: int,
     return rows
 
 
+# ---------------------------------------------------------------- --compare: the app against a bare page
+
+# Streamlit options every measured process gets, as deploy/run_local.sh starts them
+SERVER_FLAGS = ["--browser.serverAddress", "localhost", "--browser.gatherUsageStats", "false"]
+FIVE_PAGES = ["", "evidence", "forest", "survival", "adverse-events"]
+SCENARIOS = {"same link": ["survival"], "five pages": FIVE_PAGES}
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def _sum(read, pids: list[int]) -> float:
+    total = 0
+    for p in pids:
+        try:
+            total += read(p)
+        except (OSError, RuntimeError):
+            pass           # a process that ended (e.g. an nginx worker) counts no more
+    return total
+
+
+class SingleSetup:
+    """One Streamlit process, sessions straight to it."""
+
+    def __init__(self, name: str, server: AppServer, targets_for):
+        self.name, self.server, self.targets_for = name, server, targets_for
+
+    def start(self):
+        self.server.start()
+        self.port = self.server.port
+        self.health_ports = [self.port]
+
+    def pids(self) -> list[int]:
+        return [self.server.pid]
+
+    def stop(self):
+        self.server.stop()
+
+
+class ProxySetup:
+    """deploy/run_local.sh N PORT: N Streamlit processes behind nginx, sessions to nginx."""
+
+    def __init__(self, n: int, log_dir: Path):
+        self.name = f"nginx + {n} processes"
+        self.n = n
+        self.run_dir = Path(tempfile.mkdtemp(prefix="hcc-proxy-"))
+        self.log_dir = log_dir
+        self.targets_for = lambda pages: [Target(p) for p in pages]
+
+    def start(self, timeout: float = 300):
+        self.port = free_port()
+        # backends on PORT+1..PORT+N: take a free port whose successors are free too
+        while not all(_port_free(self.port + i) for i in range(1, self.n + 1)):
+            self.port = free_port()
+        env = dict(os.environ, HCC_RUN_DIR=str(self.run_dir))
+        self.log = open(self.log_dir / "load_protocol-proxy.log", "w")
+        self.proc = subprocess.Popen([str(ROOT / "deploy" / "run_local.sh"), str(self.n), str(self.port)],
+                                     cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.time() + timeout
+        while not (self.run_dir / "ready").exists():
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError(f"run_local.sh did not get ready (log: {self.log.name})")
+            time.sleep(0.5)
+        self.backends = [int(p) for p in (self.run_dir / "ready").read_text().strip().split(",")]
+        self.backend_pids = [int((self.run_dir / f"streamlit-{p}.pid").read_text()) for p in self.backends]
+        self.nginx_pid = int((self.run_dir / "nginx.pid").read_text())
+        self.health_ports = [*self.backends, self.port]
+
+    def pids(self) -> list[int]:
+        return [*self.backend_pids, self.nginx_pid, *_children(self.nginx_pid)]
+
+    def access_log(self) -> Path:
+        return self.run_dir / "logs" / "nginx-access.log"
+
+    def stop(self):
+        """SIGTERM to run_local.sh, which stops its processes; what is left after 2 minutes
+        (a Streamlit process holding hundreds of closed sessions can take a while) is killed."""
+        if getattr(self, "proc", None) is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            for pgid in (self.proc.pid, *getattr(self, "backend_pids", [])):
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _poll_health(port: int, out: list[float], stop: threading.Event, every: float):
+    """GET /_stcore/health every `every` s (the next one right away if an answer took longer)."""
+    while not stop.is_set():
+        t = time.perf_counter()
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+            conn.request("GET", "/_stcore/health")
+            conn.getresponse().read()
+            conn.close()
+            out.append(time.perf_counter() - t)
+        except OSError:
+            out.append(float("inf"))
+        stop.wait(max(0.0, every - (time.perf_counter() - t)))
+
+
+def _sample_rss(pids_of, peak: dict, stop: threading.Event):
+    while not stop.is_set():
+        peak["kib"] = max(peak["kib"], _sum(rss_kib, pids_of()))
+        stop.wait(0.1)
+
+
+async def burst(setup, targets: list[Target], n: int, timeout: float, settle: float,
+                health_every: float) -> dict:
+    """N sessions open the link(s) at once, each as a browser does: GET the page (and the
+    proxy's cookie), open the websocket with that cookie, run the script. All are held
+    open until the last has finished, then closed."""
+    hold, all_done = asyncio.Event(), asyncio.Event()
+    results: list[dict] = []
+    stop = threading.Event()
+    health = {p: [] for p in setup.health_ports}
+    peak = {"kib": _sum(rss_kib, setup.pids())}
+    threads = [threading.Thread(target=_poll_health, args=(p, health[p], stop, health_every), daemon=True)
+               for p in setup.health_ports]
+    threads.append(threading.Thread(target=_sample_rss, args=(setup.pids, peak, stop), daemon=True))
+
+    async def session(i: int):
+        target = targets[i % len(targets)]
+        res = PageLoad(target.label)
+        out = {"target": target.label}
+        ws = None
+        t0 = time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout):
+                status, cookie = await get_page_html(setup.port, target.path())
+                out["cookie"] = cookie
+                if status != 200:
+                    raise RuntimeError(f"GET {target.path()}: HTTP {status}")
+                ws = await open_session(setup.port, timeout, cookie)
+                before_run = time.perf_counter() - t0
+                await load_page(ws, setup.port, target, res)
+                out["to_chart_s"] = before_run + (res.chart_s if res.chart_s is not None else res.run_s)
+                out["to_end_s"] = before_run + res.run_s
+                out["chart"] = res.chart_s is not None
+        except TimeoutError:
+            res.error = f"timeout after {timeout} s"
+        except Exception as exc:
+            res.error = res.error or f"{type(exc).__name__}: {exc}"[:300]
+        out["error"] = res.error
+        out["bytes"] = res.bytes
+        results.append(out)
+        if len(results) == n:
+            all_done.set()
+        await hold.wait()
+        if ws is not None:
+            try:
+                await ws.close()
+            except Exception:
+                pass
+
+    load_at_start = round(loadavg()[0], 2)
+    rss_before = _sum(rss_kib, setup.pids())
+    cpu_before = _sum(cpu_seconds, setup.pids())
+    me_before = _cpu_self()
+    for t in threads:
+        t.start()
+    t0 = time.perf_counter()
+    tasks = [asyncio.create_task(session(i)) for i in range(n)]
+    await all_done.wait()
+    wall = time.perf_counter() - t0
+    stop.set()
+    await asyncio.to_thread(lambda: [t.join() for t in threads])   # in-flight health checks count
+    hold.set()
+    await asyncio.gather(*tasks)
+    await asyncio.sleep(settle)      # closing the sessions is part of their cost
+    cpu = _sum(cpu_seconds, setup.pids()) - cpu_before
+    me_cpu = _cpu_self() - me_before
+    ok = [r for r in results if not r["error"]]
+    all_health = [x for v in health.values() for x in v]
+    return {
+        "n": n, "targets": [t.label for t in targets], "errors": n - len(ok),
+        "error_samples": [f"{r['target']}: {r['error']}" for r in results if r["error"]][:5],
+        "p50_to_chart_s": pct([r["to_chart_s"] for r in ok], 50),
+        "p95_to_chart_s": pct([r["to_chart_s"] for r in ok], 95),
+        "p95_to_end_s": pct([r["to_end_s"] for r in ok], 95),
+        "sessions_with_chart": sum(1 for r in ok if r["chart"]),
+        "wall_s": wall, "server_cpu_s": cpu, "server_cpu_s_per_session": cpu / n,
+        "loadgen_cores_busy": me_cpu / wall if wall else None,
+        "health_max_s": max(all_health) if all_health else None,
+        "health_checks": len(all_health),
+        "health_max_by_port": {str(p): (max(v) if v else None) for p, v in health.items()},
+        "rss_before_mib": rss_before / 1024, "rss_peak_mib": peak["kib"] / 1024,
+        "kb_per_session": sum(r["bytes"] for r in results) / n / 1e3,
+        "cookies": [r.get("cookie") for r in results],
+        "loadavg_1m_at_start": load_at_start,
+    }
+
+
+def affinity_check(log: Path, since: float) -> dict:
+    """From run_local.sh's access log: how the websocket sessions spread over the processes,
+    and whether any affinity key reached more than one process."""
+    per_key: dict[str, set[str]] = {}
+    streams: dict[str, int] = {}
+    if not log.exists():
+        return {}
+    for line in log.read_text().splitlines():
+        parts = line.split()
+        try:
+            if float(parts[0]) < since:
+                continue
+        except (ValueError, IndexError):
+            continue
+        fields = dict(p.split("=", 1) for p in parts if p.startswith(("cookie=", "key=", "upstream=")))
+        up = fields.get("upstream", "-")
+        if up == "-":
+            continue       # answered by nginx itself (the blocked metrics)
+        per_key.setdefault(fields.get("key", "-"), set()).add(up)
+        if "/_stcore/stream" in line:
+            streams[up] = streams.get(up, 0) + 1
+    return {"websocket_sessions_per_process": streams,
+            "keys": len(per_key), "keys_on_more_than_one_process": sum(1 for v in per_key.values() if len(v) > 1)}
+
+
+def compare_main(args) -> int:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    t_script = time.perf_counter()
+    levels = [int(x) for x in args.levels.split(",") if x.strip()]
+    floor_dir = Path(tempfile.mkdtemp(prefix="hcc-floor-"))
+    floor_target = [Target("", "page=survival")]
+    app = SingleSetup("1 process", AppServer(extra=SERVER_FLAGS, log=RESULTS / "load_protocol-app.log"),
+                      lambda pages: [Target(p) for p in pages])
+    # the bare page: the same server configuration as the app (this project's .streamlit/config.toml,
+    # read from the working directory) and the same command-line flags, so that the ratio is the
+    # app's own work; --bare-streamlit-defaults runs it from an empty directory instead
+    bare = SingleSetup("bare page", AppServer(extra=SERVER_FLAGS, script=str(ROOT / "benchmarks" / "_floor_app.py"),
+                                              env={"HCC_FLOOR_DIR": str(floor_dir)},
+                                              cwd=floor_dir if args.bare_streamlit_defaults else ROOT,
+                                              log=RESULTS / "load_protocol-bare.log"),
+                       lambda pages: floor_target)
+    setups = [bare, app] + ([ProxySetup(args.proxy_processes, RESULTS)] if args.proxy_processes else [])
+    print(f"load average at start {info['loadavg_at_start']}", flush=True)
+    data: dict = {"mode": "compare", "machine": info, "args": vars(args), "bursts": []}
+    started = []
+    try:
+        app.start()
+        started.append(app)
+        # warm every page, and take the survival page's figure (as sent) for the bare page
+        sys.path.insert(0, str(ROOT / "deploy"))
+        from warm import warm_process
+        paths, problems = asyncio.run(warm_process(app.port, args.timeout))
+        if problems:
+            print("warm-up problems:", problems)
+        spec = asyncio.run(one_page_load(app.port, Target("survival"), args.timeout, keep_specs=True)).plotly_specs
+        if not spec:
+            raise RuntimeError("the survival page sent no plotly chart: nothing to give the bare page")
+        (floor_dir / "survival.json").write_text(json.dumps(spec[:1]), encoding="utf-8")
+        data["bare_figure_kb"] = len(spec[0]) / 1e3
+        bare.start()
+        started.append(bare)
+        asyncio.run(one_page_load(bare.port, floor_target[0], args.timeout))
+        for s in setups[2:]:
+            t = time.perf_counter()
+            s.start()          # run_local.sh waits for health and warms every page
+            started.append(s)
+            print(f"{s.name}: ready and warm in {time.perf_counter() - t:.0f} s", flush=True)
+        data["startup_s"] = time.perf_counter() - t_script
+
+        deadline = t_script + args.max_minutes * 60
+        five_levels = [int(x) for x in args.five_levels.split(",") if x.strip()]
+        plan = [(scen, n, s) for scen, ns in (("same link", levels), ("five pages", five_levels)) for n in ns
+                for s in setups if not (s is bare and scen != "same link")]   # the bare page has one page only
+        for rep in range(1, args.repeats + 1):
+            t_rep = time.perf_counter()
+            if rep > 1 and time.perf_counter() + last_rep > deadline:
+                print(f"repeat {rep} would pass the {args.max_minutes} min time box: stopped", flush=True)
+                break
+            for scen, n, s in plan:
+                since = time.time()
+                try:
+                    r = asyncio.run(burst(s, s.targets_for(SCENARIOS[scen]), n, args.timeout, args.settle,
+                                          args.health_every))
+                except Exception as exc:    # keep the bursts measured so far
+                    data["aborted"] = f"{s.name} {scen} N={n}: {type(exc).__name__}: {exc}"
+                    print("aborted:", data["aborted"], file=sys.stderr)
+                    raise
+                r.update(setup=s.name, scenario=scen, repeat=rep)
+                if isinstance(s, ProxySetup):
+                    r["affinity"] = affinity_check(s.access_log(), since)
+                data["bursts"].append(r)
+                print(f"  {rep} {s.name:<20} {scen:<10} N={n:<4} errors {r['errors']}, p95 to chart "
+                      f"{fmt(r['p95_to_chart_s'])} s, CPU {r['server_cpu_s_per_session']:.3f} s/session, "
+                      f"health max {fmt(r['health_max_s'])} s, peak RSS {r['rss_peak_mib']:.0f} MiB, "
+                      f"load {r['loadavg_1m_at_start']}" + (f", {r['affinity']}" if r.get("affinity") else ""),
+                      flush=True)
+                if r["error_samples"]:
+                    print("     e.g.", r["error_samples"][0])
+                time.sleep(args.pause)
+            last_rep = time.perf_counter() - t_rep
+    except Exception as exc:       # the report below has what was measured, and says why it stopped
+        data.setdefault("aborted", f"{type(exc).__name__}: {exc}")
+        print("aborted:", data["aborted"], file=sys.stderr)
+    finally:
+        for s in reversed(started):
+            try:
+                s.stop()
+            except Exception as exc:      # the results are written all the same
+                print(f"stopping {s.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    data["script_wall_s"] = time.perf_counter() - t_script
+
+    md = compare_report(data)
+    print()
+    print(md)
+    p_md, p_json = write_results("load_compare", md, data)
+    print(f"\nwritten: {p_md} and {p_json}")
+    return 0
+
+
+def compare_rows(bursts: list[dict]) -> list[dict]:
+    """Medians over the repeats of each (setup, scenario, N), with ratios to the bare page at the same N."""
+    groups: dict[tuple, list[dict]] = {}
+    for b in bursts:
+        groups.setdefault((b["setup"], b["scenario"], b["n"]), []).append(b)
+    keys = ["p95_to_chart_s", "p95_to_end_s", "server_cpu_s_per_session", "health_max_s", "rss_peak_mib"]
+    rows = []
+    for (setup, scen, n), bs in groups.items():
+        row = {"setup": setup, "scenario": scen, "n": n, "runs": len(bs), "errors": sum(b["errors"] for b in bs),
+               "loadavg": [b["loadavg_1m_at_start"] for b in bs]}
+        for k in keys:
+            row[k] = median([b[k] for b in bs])
+            row[k + "_all"] = [b[k] for b in bs]
+        rows.append(row)
+    bare = {r["n"]: r for r in rows if r["setup"] == "bare page"}
+    for r in rows:
+        ref = bare.get(r["n"])
+        for k in ("p95_to_chart_s", "server_cpu_s_per_session", "health_max_s", "rss_peak_mib"):
+            r[k + "_x_bare"] = (r[k] / ref[k]) if ref and r[k] is not None and ref[k] else None
+    order = {"bare page": 0, "1 process": 1}
+    return sorted(rows, key=lambda r: (r["scenario"] != "same link", r["n"], order.get(r["setup"], 2)))
+
+
+def compare_report(data: dict) -> str:
+    info = data["machine"]
+    rows = compare_rows(data["bursts"])
+    x = lambda v: fmt(v, "{:.1f}x", "-")
+    table = md_table(
+        ["links", "N", "setup", "runs", "errors", "p95 to chart (s)", "x bare", "p95 script end (s)",
+         "server CPU s/session", "x bare", "health max (s)", "x bare", "peak RSS (MiB)", "x bare",
+         "load avg at bursts"],
+        [[r["scenario"], r["n"], r["setup"], r["runs"], r["errors"],
+          spread(r["p95_to_chart_s_all"]), x(r["p95_to_chart_s_x_bare"]), spread(r["p95_to_end_s_all"]),
+          spread(r["server_cpu_s_per_session_all"], "{:.3f}"), x(r["server_cpu_s_per_session_x_bare"]),
+          spread(r["health_max_s_all"]), x(r["health_max_s_x_bare"]),
+          spread(r["rss_peak_mib_all"], "{:.0f}"), x(r["rss_peak_mib_x_bare"]),
+          " ".join(f"{v:.1f}" for v in r["loadavg"])] for r in rows])
+    a = data["args"]
+    # (results before 2026-11-29 15:10 ran the bare page with Streamlit's defaults unless bare_project_config)
+    defaults = a.get("bare_streamlit_defaults", a.get("bare_project_config") is False)
+    bare_config = "Streamlit's default configuration" if defaults else "the app's server configuration (.streamlit/config.toml)"
+    aff = [b for b in data["bursts"] if b.get("affinity")]
+    aff_lines = [f"- {b['scenario']} N={b['n']} run {b['repeat']}: websocket sessions per process "
+                 f"{b['affinity'].get('websocket_sessions_per_process')}, affinity keys on more than one "
+                 f"process: {b['affinity'].get('keys_on_more_than_one_process')}" for b in aff]
+    return "\n\n".join([
+        "# The app against a bare Streamlit page (load_protocol.py --compare)",
+        f"{info['when']}, commit {info['git_commit']}{' + uncommitted changes' if info['working_tree_dirty'] else ''}, "
+        f"{info['cpus']} CPUs, {info['mem_total_gib']} GiB; load average at start {info['loadavg_at_start']} "
+        "(the machine is shared: wall times include other work, CPU s/session hardly does).",
+        "Each burst: N sessions start at once; each GETs the page like a browser (and keeps the proxy's "
+        "cookie), opens Streamlit's websocket with it and runs the page; time to chart = session start -> "
+        "first plotly_chart element (pages without a chart: -> script_finished). 'same link' = every session "
+        "opens /survival; 'five pages' = /, /evidence, /forest, /survival, /adverse-events in turn. "
+        f"Bare page = benchmarks/_floor_app.py drawing the survival page's own figure ({fmt(data.get('bare_figure_kb'), '{:.0f}')} KB "
+        f"of JSON) with {bare_config}. Server CPU and peak RSS = every process of the "
+        "setup (nginx included). Health = slowest GET /_stcore/health, polled every "
+        f"{data['args']['health_every']} s on every process (and through nginx) during the burst. "
+        "Figures: median (min-max) of the runs; 'x bare' = median / the bare page's median at the same N.",
+        table,
+        "## Session affinity through nginx", "\n".join(aff_lines) or "(no proxy setup)",
+        f"Start-up and warm-up {fmt(data.get('startup_s'), '{:.0f}')} s; script wall time {data['script_wall_s']:.0f} s."
+        + (f" ABORTED: {data['aborted']}" if data.get("aborted") else ""),
+    ])
+
+
 # ---------------------------------------------------------------- main
 
 def main() -> int:
@@ -267,8 +681,26 @@ def main() -> int:
     ap.add_argument("--port", type=int, default=None)
     ap.add_argument("--server-args", default="",
                     help="extra streamlit options for the server, e.g. '--server.fileWatcherType none'")
+    ap.add_argument("--compare", action="store_true",
+                    help="the issue-10 measurement: the app (one process, and behind nginx) against a bare "
+                         "one-chart page; 'same link' and 'five pages' bursts at --levels (default here 30,100)")
+    ap.add_argument("--five-levels", default="30",
+                    help="--compare: sessions for the five-pages bursts (default 30; --levels is for the same link)")
+    ap.add_argument("--proxy-processes", type=int, default=2,
+                    help="--compare: Streamlit processes behind nginx (deploy/run_local.sh); 0 = no proxy setup")
+    ap.add_argument("--health-every", type=float, default=0.1, help="--compare: health poll interval, s")
+    ap.add_argument("--bare-streamlit-defaults", action="store_true",
+                    help="--compare: run the bare page with Streamlit's default configuration instead of this "
+                         "project's .streamlit/config.toml (a what-if: the default file watcher alone doubles "
+                         "its CPU per session)")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # so that `finally` stops the server
+    if args.compare:
+        if args.levels == "10,30,100":
+            args.levels = "30,100"
+        if args.max_minutes == 4.5:
+            args.max_minutes = 10.0
+        return compare_main(args)
 
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
     targets_req = [Target.parse(t) for t in args.targets.split(",")]

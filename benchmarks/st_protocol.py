@@ -57,6 +57,7 @@ class PageLoad:
     connect_s: float | None = None       # websocket handshake
     run_s: float | None = None           # rerun_script sent -> final script_finished
     first_delta_s: float | None = None   # rerun_script sent -> first element delta
+    chart_s: float | None = None         # rerun_script sent -> first plotly_chart delta
     messages: int = 0
     bytes: int = 0
     reruns: int = 0                      # FINISHED_EARLY_FOR_RERUN seen (st.rerun)
@@ -85,14 +86,33 @@ def rerun_message(port: int, target: Target) -> bytes:
     return msg.SerializeToString()
 
 
-async def open_session(port: int, timeout: float):
+async def get_page_html(port: int, path: str, cookie: str | None = None) -> tuple[int, str | None]:
+    """GET the page's HTML as a browser does before it opens the websocket; returns the
+    HTTP status and the `name=value` of the first Set-Cookie (a proxy's affinity cookie)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        extra = f"Cookie: {cookie}\r\n" if cookie else ""
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}Connection: close\r\n\r\n".encode())
+        await writer.drain()
+        head, _, _ = (await reader.read()).partition(b"\r\n\r\n")
+    finally:
+        writer.close()
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
+    set_cookie = next((ln.split(":", 1)[1].strip().split(";", 1)[0] for ln in lines[1:]
+                       if ln.lower().startswith("set-cookie:")), None)
+    return status, set_cookie
+
+
+async def open_session(port: int, timeout: float, cookie: str | None = None):
     return await websockets.connect(
         f"ws://127.0.0.1:{port}/_stcore/stream",
         subprotocols=[Subprotocol("streamlit"), Subprotocol("PLACEHOLDER_AUTH_TOKEN")],
         origin=websockets.typing.Origin(f"http://127.0.0.1:{port}"),
         # no client keepalive pings: browsers send none (the websocket API cannot), and the
         # library's 20 s ping timeout would drop sessions whose server is busy running scripts
-        max_size=None, open_timeout=timeout, close_timeout=5, ping_interval=None)
+        max_size=None, open_timeout=timeout, close_timeout=5, ping_interval=None,
+        additional_headers={"Cookie": cookie} if cookie else None)
 
 
 async def load_page(ws, port: int, target: Target, result: PageLoad, keep_specs: bool = False) -> PageLoad:
@@ -118,8 +138,11 @@ async def load_page(ws, port: int, target: Target, result: PageLoad, keep_specs:
                     result.exceptions.append(f"{ex.type}: {ex.message}"[:300])
                 elif el == "alert" and d.new_element.alert.format == Alert.ERROR:
                     result.error_alerts += 1
-                elif el == "plotly_chart" and keep_specs:
-                    result.plotly_specs.append(d.new_element.plotly_chart.spec)
+                elif el == "plotly_chart":
+                    if result.chart_s is None:
+                        result.chart_s = time.perf_counter() - t0
+                    if keep_specs:
+                        result.plotly_specs.append(d.new_element.plotly_chart.spec)
         elif kind == "navigation":
             result.navigation = [{"url_pathname": p.url_pathname, "page_name": p.page_name,
                                   "is_default": p.is_default, "page_script_hash": p.page_script_hash}

@@ -6,6 +6,7 @@ machine; run it a few times and merge:
     .venv/bin/python benchmarks/summarize_load.py                      # every result with default server options
     .venv/bin/python benchmarks/summarize_load.py --server-args "--server.fileWatcherType none"
     .venv/bin/python benchmarks/summarize_load.py benchmarks/results/load_protocol-2026*.json
+    .venv/bin/python benchmarks/summarize_load.py --compare --since 20261129-140000   # load_protocol.py --compare runs
 """
 from __future__ import annotations
 
@@ -25,7 +26,11 @@ def main() -> int:
     ap.add_argument("--server-args", default="", help="only results run with these server options (default none)")
     ap.add_argument("--ramp", type=float, default=0.0, help="only results with this --ramp (default 0)")
     ap.add_argument("--since", default="", help="only results whose timestamp (YYYYmmdd-HHMMSS) is >= this")
+    ap.add_argument("--compare", action="store_true",
+                    help="merge the bursts of several `load_protocol.py --compare` runs (load_compare-*.json)")
     args = ap.parse_args()
+    if args.compare:
+        return merge_compare(args)
     files = [Path(f) for f in args.files] or sorted(RESULTS.glob("load_protocol-2*.json"))
     runs: dict[int, list[dict]] = {}
     used = []
@@ -65,6 +70,37 @@ def main() -> int:
     print(md)
     name = "load_summary" + ("-" + "".join(c for c in args.server_args if c.isalnum()) if args.server_args else "")
     p_md, _ = write_results(name, md, {"files": used, "levels": {str(k): v for k, v in runs.items()}})
+    print(f"\nwritten: {p_md}")
+    return 0
+
+
+def merge_compare(args) -> int:
+    """One table of medians over every burst of the chosen --compare runs."""
+    from load_protocol import compare_report
+    files = [Path(f) for f in args.files] or sorted(RESULTS.glob("load_compare-2*.json"))
+    runs = [json.loads(f.read_text()) for f in files if f.stem.split("-", 1)[1] >= args.since]
+    runs = [d for d in runs if d.get("bursts")]
+    # never mix bare pages run with different configurations
+    bare_defaults = {d["args"].get("bare_streamlit_defaults", d["args"].get("bare_project_config") is False)
+                     for d in runs}
+    if len(bare_defaults) > 1:
+        print("these runs ran the bare page with different configurations: choose the files")
+        return 1
+    if not runs:
+        print("no matching results")
+        return 1
+    machine = dict(runs[0]["machine"])
+    machine["loadavg_at_start"] = [d["machine"]["loadavg_at_start"][0] for d in runs]   # 1-min, one per run
+    commits = sorted({f"{d['machine']['git_commit']}{'+' if d['machine']['working_tree_dirty'] else ''}" for d in runs})
+    machine["git_commit"] = ", ".join(commits)
+    machine["working_tree_dirty"] = False
+    data = {"machine": machine, "args": runs[0]["args"], "bare_figure_kb": runs[0].get("bare_figure_kb"),
+            "bursts": [b for d in runs for b in d["bursts"]], "script_wall_s": sum(d["script_wall_s"] for d in runs),
+            "startup_s": None}
+    md = compare_report(data).replace("(load_protocol.py --compare)",
+                                      f"(load_protocol.py --compare, {len(runs)} runs merged)")
+    print(md)
+    p_md, _ = write_results("load_compare_summary", md, {"files": [str(f) for f in files], **data})
     print(f"\nwritten: {p_md}")
     return 0
 
