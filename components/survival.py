@@ -301,7 +301,9 @@ def fidelity_table(fid: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
             rep, rec = f"{r['reported']:.2f}", f"{r['reconstructed']:.2f} ({r['ci_low']:.2f}-{r['ci_high']:.2f})"
             diff = f"{r['difference']:+.2f}"
             check = "⚠ differs by more than 0.1" if r["flag"] else "✓ within 0.1"
-        elif q == "events":
+        elif q.startswith("events"):
+            if q != "events":   # deaths printed for both arms together: both arms named
+                arm = f"{names.get(r['key'], r['key'])} + {names.get(r['reference_key'], r['reference_key'])}"
             rep, rec = f"{r['reported']:.0f}", f"{r['reconstructed']:.0f}"
             diff = f"{r['difference']:+.0f}"
             check = "⚠ differs" if r["flag"] else "✓ exact"

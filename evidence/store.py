@@ -444,7 +444,7 @@ def load_store(path: str | Path | None = None, sources: str | Path | None = None
         for p in by_file.get(f.name, []):
             if p.study_id in here:
                 withheld.add(p.study_id)
-            elif p.study_id:
+            elif p.study_id is not None:
                 # a record naming a study this file does not define: the study that
                 # lost the record cannot be told, so the file's studies are withheld
                 withheld.update(here)

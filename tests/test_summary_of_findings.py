@@ -146,12 +146,13 @@ def test_brief_carries_the_summary_of_findings(store, sof):
     (heading, table), = sof.brief.sections
     assert heading == "Summary of findings" and len(table) == len(sof.tables["summary"])
     forest = build_view("forest", "", store, cache=None)
+    # the forest's one-page brief: a GRADE column in its key numbers, and the absolute effects of the
+    # comparisons that have a baseline (Sun 2022, Huang 2022, Liu Hepa-HAIC overall survival)
+    assert set(forest.brief.key_numbers["GRADE"]) == {"⊕◯◯◯"}
     (heading, rows), = forest.brief.sections
-    assert heading == "Summary of findings"
-    # one row per comparison shown (the forest's default: overall survival, headline comparisons)
-    shown = {(s, c) for s, c in zip(forest.tables["rows"]["Study"], forest.tables["rows"]["Comparison"])}
-    assert {(s, c) for s, c in zip(rows["Study"], rows["Comparison"])} == shown
-    assert set(rows["Outcome"].str.split(" \\(").str[0]) == {"Overall survival"}
+    assert heading.startswith("Absolute effect at 12 months")
+    assert list(rows["Study"]) == ["Sun 2022", "Huang 2022", "Liu (Hepa-HAIC)"]
+    assert rows["At 12 months"].str.contains("27 more alive per 100").iloc[0]
     assert build_view("forest", "endpoint=ORR", store, cache=None).brief.sections == ()
 
 

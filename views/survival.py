@@ -65,8 +65,33 @@ def sources(store, family: str) -> list[si.CurveSource]:
 
 
 @lru_cache(maxsize=256)
-def _rebuild(args: tuple) -> pd.DataFrame:
-    return si.rebuild_from_args(args)
+def _rebuild_step(step: tuple) -> dict:
+    return si.rebuild_step(step)
+
+
+_PLANS: dict = {}
+
+
+def plan(store, family: str) -> tuple:
+    """How every arm of the family is rebuilt: two-arm studies that report an HR as a pair held
+    to it. Planned over all arms, not the ones shown, so an arm's curve never depends on
+    whether its partner is on the page."""
+    key = (store.fingerprint, _digitised_fingerprint(), family)
+    if key not in _PLANS:
+        _PLANS.clear()
+        srcs = [s for s in sources(store, family) if s.reconstructable]
+        _PLANS[key] = si.rebuild_plan(srcs, si.reported_hazard_ratios(store, srcs))
+    return _PLANS[key]
+
+
+def rebuilt_curves(store, family: str, keys) -> dict[str, pd.DataFrame]:
+    """The pseudo patient data of these arms, each step of the plan rebuilt once and cached."""
+    wanted, out = set(keys), {}
+    for step in plan(store, family):
+        members = {step[1]} if step[0] == "single" else {step[1], step[2]}
+        if members & wanted:
+            out.update(_rebuild_step(step))
+    return {k: out[k] for k in keys if k in out}
 
 
 def arm_names(store) -> dict[str, str]:
@@ -104,7 +129,7 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
         texts["lacking"] = f"No {FAMILY_LABELS[family]} numbers reported for: {', '.join(lacking)}."
     texts["broken"] = [f"{s.display_name} cannot be rebuilt: {'; '.join(s.problems)}."
                        for k in arms if k in by_key and not (s := by_key[k]).reconstructable]
-    rebuilt = {s.key: _rebuild(si.rebuild_args(s)) for s in shown}
+    rebuilt = rebuilt_curves(store, family, [s.key for s in shown])
     stats = {k: ss.summarise(d) for k, d in rebuilt.items()}
     if upload is not None:
         stats["upload"] = ss.summarise(upload.ipd)
@@ -143,7 +168,7 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
                              y_label=y_label, font_size=font_size(state))
     # fidelity first where it changes how the chart reads: a hazard ratio the curves do not give back
     hrs = si.reported_hazard_ratios(store, shown)
-    fid = ss.fidelity(shown, stats, rebuilt, hrs)
+    fid = ss.fidelity(shown, stats, rebuilt, hrs, held=si.held_pairs(plan(store, family)))
     if upload is not None and upload.fidelity is not None and len(upload.fidelity):
         fid = pd.concat([fid, upload.fidelity], ignore_index=True)
     texts["hr_gaps"] = sv.hr_gap_warnings(fid, names)
@@ -196,10 +221,10 @@ def rebuilt_landmarks(store, family: str, months=(12, 24)) -> dict[tuple[str, st
     reported) says nothing about later months, and its flat end is not a value.
     """
     out = {}
-    for s in sources(store, family):
-        if not s.reconstructable:
-            continue
-        ipd = _rebuild(si.rebuild_args(s))
+    srcs = [s for s in sources(store, family) if s.reconstructable]
+    curves = rebuilt_curves(store, family, [s.key for s in srcs])
+    for s in srcs:
+        ipd = curves[s.key]
         last = float(ipd["time"].max())
         for t in months:
             value = ss.survival_at(ipd, t) if t <= last + 1e-9 else float("nan")
