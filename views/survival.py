@@ -73,6 +73,27 @@ def arm_names(store) -> dict[str, str]:
     return names
 
 
+def rmst_horizons(shown, rebuilt: dict, names: dict) -> dict[str, tuple[float | None, str]]:
+    """The RMST horizon of each curve, chosen per comparison: the shortest follow-up among the
+    arms of its own study on the page (a single arm: its own), never another study's shorter
+    arm. Returns {key: (tau, why)}."""
+    by_study: dict[str, list] = {}
+    for s in shown:
+        by_study.setdefault(s.study_id, []).append(s)
+    out = {}
+    for arms in by_study.values():
+        tau = ss.rmst_horizon([rebuilt[s.key] for s in arms])
+        if len(arms) > 1:
+            last = min(arms, key=lambda s: float(rebuilt[s.key]["time"].max()))
+            why = (f"the shorter follow-up of the {arms[0].study_label} arms shown "
+                   f"({last.arm_label} is followed to {float(rebuilt[last.key]['time'].max()):.1f} months)")
+        else:
+            why = f"the end of this arm's rebuilt follow-up (no other {arms[0].study_label} arm shown)"
+        for s in arms:
+            out[s.key] = (tau, why)
+    return out
+
+
 def spec(store) -> dict:
     keys = list(arm_names(store))
     return {
@@ -144,22 +165,29 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
     texts["conflicts"] = [f"{', '.join(arms_)}: {c}" for c, arms_ in conflicted.items()]
     texts["notes"] = [f"{s.display_name}: {n}" for s in shown for n in s.notes]
 
-    all_ipd = list(rebuilt.values()) + ([upload.ipd] if upload is not None else [])
-    tau = ss.rmst_horizon(all_ipd)
+    horizons = rmst_horizons(shown, rebuilt, names)
     rows = []
     for s in shown:
+        tau, why = horizons[s.key]
         value, se = ss.rmst(rebuilt[s.key], tau) if tau else (None, None)
-        med = next((a.time for a in s.anchors if a.kind == "median"), None)
         rows.append({"name": names[s.key], "study": s.study_label, "endpoint": s.endpoint, "n": s.n, "basis": s.label,
-                     "stats": stats[s.key], "reported_median": med, "rmst": value, "rmst_se": se})
+                     "stats": stats[s.key], "anchors": s.anchors, "rmst": value, "rmst_se": se,
+                     "tau": tau, "tau_reason": why})
     if upload is not None:
+        tau = ss.rmst_horizon([upload.ipd])
         value, se = ss.rmst(upload.ipd, tau) if tau else (None, None)
         rows.append({"name": upload.label, "study": "uploaded", "endpoint": "", "n": stats["upload"].n,
                      "basis": "uploaded digitised curve + risk table", "stats": stats["upload"],
-                     "reported_median": None, "rmst": value, "rmst_se": se})
-    texts["rmst_caption"] = (f"From the pseudo-data. RMST (mean months event-free) up to {tau:g} months, the longest "
-                             "time every curve shown covers." if tau else "From the pseudo-data.")
-    medians = sv.median_rmst_table(rows, tau)
+                     "reported_median": None, "rmst": value, "rmst_se": se,
+                     "tau": tau, "tau_reason": "the end of the uploaded curve"})
+    texts["rmst_caption"] = ("The paper's numbers first (median with the paper's CI, landmark rates as printed), the "
+                             "rebuilt ones beside them. RMST (mean months event-free, from the pseudo-data) is "
+                             "compared within a study only: each study's horizon is the shorter follow-up of its "
+                             "arms shown, so no arm is cut by another study's shorter follow-up.")
+    # one warning under the chart: the hazard ratios the curves do not give back, then the conflicts
+    texts["warnings"] = texts["hr_gaps"] + [f"The paper contradicts itself on a number used here. {c}"
+                                            for c in texts["conflicts"]]
+    medians = sv.median_rmst_table(rows)
     tables = {"medians": medians, "fidelity": sv.fidelity_table(fid, {s.key: names[s.key] for s in shown})}
     cites = tuple(c for c in store.studies[store.studies.study_id.isin({s.study_id for s in shown})].citation
                   if isinstance(c, str))
