@@ -109,7 +109,8 @@ def _marker_key(fig: go.Figure, kinds: set, size: int) -> None:
 
 def survival_figure(curves: Sequence[CurveView], at_risk_times: Sequence[float], *, title: str,
                     show_bands: bool = False, x_max: float | None = None, caveat: str = RECONSTRUCTED_NOTE,
-                    y_label: str = "Survival (%)", font_size: int = 14) -> go.Figure:
+                    y_label: str = "Survival (%)", font_size: int = 14,
+                    plot_height: int | None = None) -> go.Figure:
     """Overlaid reconstructed KM curves with anchors, medians and a number-at-risk table.
 
     font_size: the base size of the figure's type (14 on a laptop; 18 in
@@ -132,7 +133,8 @@ def survival_figure(curves: Sequence[CurveView], at_risk_times: Sequence[float],
     margin_l = max(int(0.56 * table_font * longest) + fs(14) + 24, fs(120))
     row_h = max(fs(34), int(most_lines * table_font * 1.3) + fs(12))
     table_h = row_h * n + fs(16)
-    plot_h = int(520 * (1 + 0.5 * (k - 1)))
+    # plot_height: the curves' own height in px (presentation mode makes it fit a 1080 screen whole)
+    plot_h = plot_height or int(520 * (1 + 0.5 * (k - 1)))
     gap = fs(56)                  # between the plot and the table: the "Number at risk" heading
     # the legend stacks one entry per curve above the plot: its name, then what it was rebuilt
     # from, wrapped so that it is never cut; the top margin is the sum of their lines

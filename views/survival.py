@@ -31,6 +31,7 @@ METHOD_TEXT = (
     "left out of the curve, and flagged in the fidelity table.\n"
     "- The hazard ratio of the pseudo-data comes from an unadjusted Cox model; it checks the reconstruction, "
     "it is not a new result.")
+PRESENTATION_PLOT_HEIGHT = 330
 REBUILT_CAVEAT = "Curves are reconstructed from published summaries: pseudo-patients, not the trials' data."
 
 
@@ -150,7 +151,9 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
         title = f"{' and '.join(endpoints)}: reconstructed Kaplan-Meier curves"
     y_label = {"OS": "Overall survival (%)", "PFS": "Progression-free (%)"}[family]
     fig = sv.survival_figure(curves, times, title=title, show_bands=state["bands"], x_max=x_max, caveat=caveat,
-                             y_label=y_label, font_size=font_size(state))
+                             y_label=y_label, font_size=font_size(state),
+                             # on the meeting-room screen the whole figure, risk table included, fits 1080 px
+                             plot_height=PRESENTATION_PLOT_HEIGHT if state.get("present") else None)
     # fidelity first where it changes how the chart reads: a hazard ratio the curves do not give back
     hrs = si.reported_hazard_ratios(store, shown)
     fid = ss.fidelity(shown, stats, rebuilt, hrs)
