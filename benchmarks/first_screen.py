@@ -37,7 +37,8 @@ def wait_for_app(page, timeout=60000) -> None:
 def measure(page, base_url: str, path: str, query: str, width: int, height: int) -> dict:
     """The answer's box on the first screen, as shares of the viewport height."""
     page.set_viewport_size({"width": width, "height": height})
-    page.goto(f"{base_url}/{path}" + (f"?{query}" if query else ""))
+    url_path = "" if path == "overview" else path     # the overview is the app's root
+    page.goto(f"{base_url}/{url_path}" + (f"?{query}" if query else ""))
     wait_for_app(page)
     selector = ANSWER.get(path, CHART)
     try:
