@@ -21,7 +21,8 @@ with chrome.error_boundary("The survival curves"):
         st.radio("Endpoint", list(opts["endpoint"]), key=f"{PAGE}.endpoint", format_func=opts["endpoint"].get,
                  help="PFS and TTP are different endpoints: each curve keeps the paper's own endpoint.")
         st.multiselect("Arms (any study)", spec["arms"].options, key=f"{PAGE}.arms",
-                       format_func=lambda k: opts["arms"].get(k, k), placeholder="Choose arms to overlay")
+                       format_func=lambda k: opts["arms"].get(k, k), placeholder="Choose arms to overlay",
+                       filter_mode="contains")
         st.toggle("95% bands", key=f"{PAGE}.bands", help="Confidence bands of the KM of the pseudo-data")
         chrome.presentation_toggle(PAGE)
         with st.expander("Add a digitised curve of your own"):

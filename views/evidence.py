@@ -4,6 +4,8 @@ from __future__ import annotations
 import pandas as pd
 
 from components.tables import format_value
+from evidence.display import display_snippet
+from evidence.sources import default_sources_dir, source_text
 from evidence.naming import DESIGN_LABELS, ENDPOINT_LABELS, POPULATION_LABELS, design_label, study_name
 
 from .links import Many
@@ -20,6 +22,24 @@ ENDPOINT_GROUPS = {
     "Follow-up": ["followup_median"],
 }
 HR_GROUPS = {"OS": ["OS"], "PFS": ["PFS"], "TTP": ["TTP"], "DFS": ["DFS"], "Response": [], "Follow-up": []}
+
+
+def _source_of(store, study_id: str) -> str | None:
+    """The paper's text of a study, where the seed texts are at hand (display only)."""
+    cache = store.__dict__.setdefault("_display_sources", {})
+    if study_id not in cache:
+        folder = default_sources_dir()
+        files = dict(zip(store.studies.study_id, store.studies.source_file))
+        name = files.get(study_id)
+        cache[study_id] = source_text(folder, name) if folder is not None and isinstance(name, str) else None
+    return cache[study_id]
+
+
+def shown_snippet(store, study_id: str, snippet) -> str:
+    """The snippet from a word boundary with hyphenated line breaks joined; the store keeps it verbatim."""
+    if not isinstance(snippet, str):
+        return ""
+    return display_snippet(snippet, _source_of(store, study_id))
 
 
 def _conflict_text(ids, conflicts: pd.DataFrame) -> str:
@@ -63,7 +83,7 @@ def outcome_rows(store, studies=None, designs=None, endpoint_groups=None, popula
             "Derived": r["formula"] if r["derived"] else "",
             "Conflict": _conflict_text(r["conflict_ids"], store.conflicts),
             "Location": r["location"],
-            "Snippet": r["snippet"],
+            "Snippet": shown_snippet(store, r["study_id"], r["snippet"]),
             "study_id": r["study_id"], "arm_id": r["arm_id"], "endpoint": r["endpoint"],
         })
     return pd.DataFrame(rows, columns=[
@@ -93,7 +113,7 @@ def hazard_ratio_rows(store, studies=None, designs=None, endpoint_groups=None, p
             "Population": r["population"] + (f": {r['subgroup']}" if isinstance(r.get("subgroup"), str) else ""),
             "Conflict": _conflict_text(r["conflict_ids"], store.conflicts),
             "Location": r["location"],
-            "Snippet": r["snippet"],
+            "Snippet": shown_snippet(store, r["study_id"], r["snippet"]),
             "study_id": r["study_id"],
         })
     return pd.DataFrame(rows, columns=["Study", "Comparison", "Endpoint", "HR", "p", "Adjusted for",
@@ -117,7 +137,7 @@ def adverse_event_rows(store, studies=None, designs=None) -> pd.DataFrame:
             "n/N": n, "%": pct,
             "Derived": r["formula"] if r["derived"] else "",
             "Conflict": _conflict_text(r["conflict_ids"], store.conflicts),
-            "Location": r["location"], "Snippet": r["snippet"], "study_id": r["study_id"],
+            "Location": r["location"], "Snippet": shown_snippet(store, r["study_id"], r["snippet"]), "study_id": r["study_id"],
         })
     return pd.DataFrame(rows, columns=["Study", "Arm", "Term (paper)", "Term (harmonised)", "Grade", "n/N", "%",
                                        "Conflict", "Snippet", "Location", "Derived", "study_id"])

@@ -95,6 +95,15 @@ def rmst_horizons(shown, rebuilt: dict, names: dict) -> dict[str, tuple[float | 
     return out
 
 
+def arm_options(store) -> dict[str, str]:
+    """The arms' text in the selection widget: display name and the paper's own label."""
+    texts: dict[str, str] = {}
+    for family in FAMILY_LABELS:
+        for s in sources(store, family):
+            texts.setdefault(s.key, s.option_text)
+    return texts
+
+
 def spec(store) -> dict:
     keys = list(arm_names(store))
     return {
@@ -110,7 +119,7 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
     names = arm_names(store)
     by_key = {s.key: s for s in sources(store, family)}
     shown = [by_key[k] for k in arms if k in by_key and by_key[k].reconstructable]
-    texts: dict = {"options": {"endpoint": FAMILY_LABELS, "arms": names}}
+    texts: dict = {"options": {"endpoint": FAMILY_LABELS, "arms": arm_options(store)}}
     lacking = [names[k] for k in arms if k not in by_key]
     if lacking:
         texts["lacking"] = f"No {FAMILY_LABELS[family]} numbers reported for: {', '.join(lacking)}."

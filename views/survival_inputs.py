@@ -22,6 +22,7 @@ import pandas as pd
 
 from evidence import reconstruct
 from evidence.curve_files import CurveFileError, DIGITISED_DIR, load_digitised
+from evidence.naming import arm_option_text, regimen_label
 
 FAMILIES = {"OS": ("OS",), "PFS": ("PFS", "TTP")}
 FAMILY_NAMES = {"OS": "Overall survival", "PFS": "Progression-free survival / time to progression"}
@@ -87,7 +88,12 @@ class CurveSource:
     @property
     def display_name(self) -> str:
         """The one name of this curve on the page: arm chips, legend, tables, warnings."""
-        return f"{self.arm_label} · {self.study_label}"
+        return f"{regimen_label(self.arm_label)} · {self.study_label}"
+
+    @property
+    def option_text(self) -> str:
+        """What a selection widget shows and filters on: the display name and the paper's own label."""
+        return arm_option_text(self.display_name, self.arm_label)
 
 
 def _study_label(store, study_id: str) -> str:
