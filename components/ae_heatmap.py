@@ -337,6 +337,10 @@ def ae_heatmap(matrix: AEMatrix, title: str | None = None, font_size: int = NORM
     top = int(label_lines * 1.3 * z["col_label"]) + 14 + (z["title"] + 16 if title else 0)
     top = max(top, int(2 * 1.3 * z["key"]) + 20)          # the colour bar's two-line title
     height = figure_height(len(layout_rows), top, z["row_height"])
+    # the key under the colour bar (NR swatch, "not reported", the conflict mark) must fit beside the
+    # rows: with one organ system chosen the plot would be shorter than the key and clip it
+    key_depth = z["bar"] + 7 * z["key"] * 1.3 + 3 * z["key"] * 1.3 + 12
+    height = max(height, int(top + BOTTOM_MARGIN + key_depth))
     fig.update_layout(
         width=figure_width(len(cols), left, font_size),
         title=dict(text=title, font=dict(size=z["title"]), x=0, xanchor="left", y=1, yanchor="top",
