@@ -42,7 +42,7 @@ def measure(page, base_url: str, path: str, query: str, width: int, height: int)
     wait_for_app(page)
     selector = ANSWER.get(path, CHART)
     try:
-        page.wait_for_selector(selector, timeout=8000)
+        page.wait_for_selector(selector, timeout=30000)
         page.wait_for_timeout(600)      # the figure is laid out a moment after it is attached
     except Exception:
         return {"top": None, "bottom": None}

@@ -80,7 +80,7 @@ def evidence_map(rows: Sequence[dict], designs: Sequence[str], lines: Sequence[s
               for b in bounds[1:]]
     shapes += [dict(type="line", yref="paper", y0=0, y1=1, x0=i + 0.5, x1=i + 0.5,
                     line=dict(color="#dddddd", width=1)) for i in range(len(lines) - 1)]
-    row_px = 80 * k
+    row_px = (80 if k <= 1 else 70) * k      # presentation type: rows a little tighter, the map fits 1080 px
     height = int(80 * k + row_px * (y + 0.2) + 40 * k)
     fig.update_layout(
         title=dict(text=esc(title), font=dict(size=round(17 * k)), x=0.01, y=0.98, yanchor="top"),
