@@ -28,10 +28,13 @@ with chrome.error_boundary("The overview"):
     # narrow columns, links to each study's views: fits 1280 px without scrolling sideways
     st.dataframe(model.tables["glance"], hide_index=True, width="stretch", key="overview.glance",
                  column_config={
-                     "Study": st.column_config.TextColumn(width="small"),
+                     "Study": st.column_config.TextColumn(width="medium"),
+                     "Design": st.column_config.TextColumn(width="medium"),
+                     "Line of therapy": st.column_config.TextColumn(width="medium"),
                      "Patients": st.column_config.NumberColumn(width="small", format="%d"),
-                     "Forest": st.column_config.LinkColumn(display_text="forest plot", width="small"),
-                     "Survival": st.column_config.LinkColumn(display_text="survival curves", width="small")})
+                     "Headline effect": st.column_config.TextColumn(width="medium"),
+                     "Forest": st.column_config.LinkColumn(display_text="open ↗", width="small"),
+                     "Survival": st.column_config.LinkColumn(display_text="open ↗", width="small")})
     with st.expander("Details: arms, medians with their CIs, hazard ratios and populations"):
         for kind, table in model.tables.items():
             if kind == "glance":
