@@ -346,3 +346,13 @@ def test_page_warns_under_the_chart_about_a_hazard_ratio_gap(store):
 def test_presentation_link_renders(store):
     at = page(present="1")
     assert at.toggle(key="survival.present").value is True
+
+
+def test_presentation_mode_names_the_selection_and_can_be_left(store):
+    """The sidebar is hidden on the meeting-room screen: the selection is named in one line
+    under the title, and a button brings the sidebar back."""
+    at = page(present="1")
+    assert "View: Overall survival | Arms: FOLFOX-HAIC · Huang 2022, Sorafenib · Huang 2022" in texts(at, "caption")
+    at.button(key="survival.leave_present").click().run()
+    assert at.toggle(key="survival.present").value is False
+    assert not any(t.startswith("View: ") for t in texts(at, "caption"))
