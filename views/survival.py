@@ -9,6 +9,7 @@ import pandas as pd
 from analysis import survival as ss
 from components import survival as sv
 from evidence.curve_files import DIGITISED_DIR
+from evidence.naming import paper_short_label, regimen_label
 
 from . import survival_inputs as si
 from .links import Choice, Flag, Many
@@ -144,6 +145,9 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
         # in the PFS view the legend says which endpoint each curve is (TTP stays TTP); a matched cohort says so
         qualifier = [s.endpoint] if family == "PFS" else []
         qualifier += ["matched cohort"] if s.population == "matched" else []
+        # the family label heads the legend; the paper's own label follows where it differs
+        if regimen_label(s.arm_label) != s.arm_label:
+            qualifier += [f"paper: {paper_short_label(s.arm_label)}"]
         # the risk table stops where the rebuilt curve stops: a blank, not a 0, beyond it
         shown_times = [x for x in times if x <= stats[s.key].last_time + 1e-9]
         curves.append(sv.CurveView(key=s.key, name=names[s.key], basis=s.label, stats=stats[s.key],
