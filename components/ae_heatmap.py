@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import plotly.graph_objects as go
 
+from evidence.display import percent_text
 from evidence.naming import AE_BANDS as BANDS, AE_OVERALL as OVERALL, AE_UNMAPPED as UNMAPPED
+
 
 from .text import esc, text_px, wrap_chars, wrap_label
 
@@ -170,7 +172,10 @@ def cell_text(cell) -> str:
             else f" {MINOR_MARK}" if cell["conflict_ids"] else "")
     if not _has_percent(cell):
         return f"n={int(cell['count'])}{mark}<br>no N"
-    top = f"{pct:.1f}%" + mark
+    # the printed percent as printed; a computed one rounded half up, as papers round (3/48 -> 6.3%)
+    top = percent_text(printed=pct) if cell.get("percent_source") == "printed percent" else percent_text(
+        cell["count"], cell["denominator"]) if cell.get("percent_source") == "count/denominator" else f"{pct:.1f}%"
+    top += mark
     if cell["count"] is not None and not pd.isna(cell["count"]):
         bottom = f"{int(cell['count'])}/{int(cell['denominator'])}"
     elif cell["denominator"] is not None and not pd.isna(cell["denominator"]):
@@ -203,7 +208,8 @@ def hover_text(cell, column_label: str) -> str:
         return head + "<br>Not reported at this grade band by this paper<br>(not the same as zero)"
     lines = [head, f"Paper's term: <b>{esc(cell['term_reported'])}</b> ({_grade_text(cell)})"]
     if cell["percent_source"] == "count/denominator":
-        lines.append(f"{int(cell['count'])}/{int(cell['denominator'])} = {cell['computed_percent']:.1f}%"
+        lines.append(f"{int(cell['count'])}/{int(cell['denominator'])} = "
+                     f"{percent_text(cell['count'], cell['denominator'])}"
                      + (f" (printed {cell['printed_percent']:g}%)" if cell["printed_percent"] is not None
                         and not pd.isna(cell["printed_percent"]) else ""))
     elif _has_percent(cell) and cell["count"] is not None and not pd.isna(cell["count"]) and cell["denominator"]:
@@ -339,6 +345,10 @@ def ae_heatmap(matrix: AEMatrix, title: str | None = None, font_size: int = NORM
     top = int(label_lines * 1.3 * z["col_label"]) + 14 + (z["title"] + 16 if title else 0)
     top = max(top, int(2 * 1.3 * z["key"]) + 20)          # the colour bar's two-line title
     height = figure_height(len(layout_rows), top, z["row_height"])
+    # the key under the colour bar (NR swatch, "not reported", the conflict mark) must fit beside the
+    # rows: with one organ system chosen the plot would be shorter than the key and clip it
+    key_depth = z["bar"] + 7 * z["key"] * 1.3 + 3 * z["key"] * 1.3 + 12
+    height = max(height, int(top + BOTTOM_MARGIN + key_depth))
     fig.update_layout(
         width=figure_width(len(cols), left, font_size),
         title=dict(text=title, font=dict(size=z["title"]), x=0, xanchor="left", y=1, yanchor="top",
@@ -420,9 +430,9 @@ def difference_figure(diffs: Differences, title: str | None = None,
     for r in pts:
         lines = [f"<b>{esc(r.term)}</b>",
                  f"{esc(exp_label)}: {r.count_experimental}/{r.n_experimental} "
-                 f"({100 * r.count_experimental / r.n_experimental:.1f}%), paper's term “{esc(r.term_experimental)}”",
+                 f"({percent_text(r.count_experimental, r.n_experimental)}), paper's term “{esc(r.term_experimental)}”",
                  f"{esc(ref_label)} (reference): {r.count_reference}/{r.n_reference} "
-                 f"({100 * r.count_reference / r.n_reference:.1f}%), paper's term “{esc(r.term_reference)}”",
+                 f"({percent_text(r.count_reference, r.n_reference)}), paper's term “{esc(r.term_reference)}”",
                  f"Difference {r.difference:+.1f} percentage points (95% CI {r.ci_low:+.1f} to {r.ci_high:+.1f}), "
                  "Newcombe hybrid score, not adjusted for the number of events compared"]
         for c in r.conflicts:

@@ -16,6 +16,7 @@ from views import ViewModel, view_spec
 from views import patient as pt
 from views.core import build_state
 from views.links import canonical, encode_params, parse_params
+from views.summary import selection_summary
 
 log = logging.getLogger("hcc.pages")
 
@@ -28,13 +29,23 @@ _PRESENTATION_CSS = """
   [data-testid="stMainBlockContainer"] { padding-top: 1rem; max-width: 100% !important; }
   html, body, [data-testid="stMarkdownContainer"] p, li, label { font-size: 20px !important; }
   h1 { font-size: 2.2rem !important; }
+  .st-key-view-summary p { font-size: 16px !important; }
+  [data-testid="stBaseButton-secondary"] p, [data-testid="stPopover"] button p { font-size: 16px !important; }
 </style>
 """
 # The first screen belongs to the chart: a compact title and little padding above it.
+# Selected chips wrap and show their whole name, and the box grows to show every chip:
+# what is selected stays visible in full.
 _COMPACT_CSS = """
 <style>
   [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
   h1 { font-size: 1.6rem !important; padding: 0 0 0.2rem 0 !important; }
+  [data-testid="stMultiSelect"] [role="group"], [data-testid="stMultiSelectTagsContainer"] {
+    max-height: none !important; overflow: visible !important; height: auto !important; }
+  [data-testid="stMultiSelect"] [data-tag] { height: auto !important; white-space: normal !important;
+    max-width: 100% !important; }
+  [data-testid="stMultiSelect"] [data-tag] > span { white-space: normal !important; overflow: visible !important;
+    text-overflow: clip !important; line-height: 1.3; padding: 2px 0; }
 </style>
 """
 # what markdown, Streamlit's directives (:red[...], :material/icon:) and KaTeX act on
@@ -113,11 +124,25 @@ def open_view(page: str, store) -> tuple[ViewModel, dict]:
 
 
 def header(model: ViewModel, params: dict[str, str], store, title: str | None = None) -> None:
-    """Title and link box on one line, the patient's one-line summary, then what the link could not
-    use and the store's problems."""
-    head, link = st.columns([2.6, 1], vertical_alignment="bottom")
-    head.title(title or model.title)
-    share_box(model, params, where=link)
+    """Title and link box on one line, then what the link could not use and the store's problems.
+    In presentation mode (no sidebar) the selection follows in one line, with a way back."""
+    if not model.present:
+        head, link = st.columns([2.6, 1], vertical_alignment="bottom")
+        head.title(title or model.title)
+        share_box(model, params, where=link)
+    else:
+        head, link, leave = st.columns([5, 1.5, 2], vertical_alignment="bottom")
+        head.title(title or model.title)
+        share_box(model, params, where=link)
+        leave.button("Leave presentation mode", key=f"{model.page}.leave_present", on_click=_leave_presentation,
+                     args=(model.page,), icon=":material/close_fullscreen:")
+        # a control the page greys out is not part of the selection (forest: response effect vs adjustment)
+        response = model.texts.get("is_response")
+        skip = () if response is None else (("adjusted",) if response else ("measure",))
+        summary = selection_summary(model.state, view_spec(model.page, store), model.texts.get("options", {}), skip)
+        if summary:
+            with st.container(key="view-summary"):
+                st.caption(literal(summary))
     if model.texts.get("patient_summary"):
         st.markdown(f"**{literal(model.texts['patient_summary'])}**")
     for n in model.notices:
@@ -154,6 +179,10 @@ def drop_arms_button(page: str, model: ViewModel, where=None) -> None:
 
     (where or st).button(f"Drop the {len(outside)} arm(s) outside the patient profile", key=f"{page}.patient_drop",
                          on_click=drop, help="Their studies' eligibility criteria exclude this patient (✗).")
+
+
+def _leave_presentation(page: str) -> None:
+    st.session_state[f"{page}.present"] = False
 
 
 def write_link(page: str, spec: dict) -> dict[str, str]:

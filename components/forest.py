@@ -509,6 +509,11 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
     def to_unit(v):
         return math.log10(v) if log_axis else v
 
+    def from_unit(u):
+        return 10 ** u if log_axis else u
+
+    arrow_half = 6 * k / px_per_unit          # half the 12*k px clipping arrow, in axis units (narrowest plot)
+
     precisions = [1 / r["se"] for r in records if is_number(r["se"]) and r["se"] > 0]
     pmax = max(precisions) if precisions else 1.0
     smallest = 7 * k
@@ -550,10 +555,12 @@ def forest_figure(rows: pd.DataFrame, pooled: list | None = None, reason: str = 
         target_x, target_y = (dx, dy) if r["ci_source"] == "derived from p" else (wx, wy)
         target_x += [a, b, None]
         target_y += [yc, yc, None]
+        # the arrow's centre sits half its width inside the axis, so all of it stays within the plot
+        # (centred on the axis end, its outer half was cut off: ORR risk ratio to 139.8)
         if r["ci_low"] < lo:
-            arrows_l.append((lo, yc))
+            arrows_l.append((from_unit(to_unit(lo) + arrow_half), yc))
         if r["ci_high"] > hi:
-            arrows_r.append((hi, yc))
+            arrows_r.append((from_unit(to_unit(hi) - arrow_half), yc))
     fig.add_trace(go.Scatter(x=wx, y=wy, mode="lines", line=dict(color=INK, width=2 * k), hoverinfo="skip",
                              showlegend=False, meta="whiskers"))
     if dx:

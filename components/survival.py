@@ -109,7 +109,8 @@ def _marker_key(fig: go.Figure, kinds: set, size: int) -> None:
 
 def survival_figure(curves: Sequence[CurveView], at_risk_times: Sequence[float], *, title: str,
                     show_bands: bool = False, x_max: float | None = None, caveat: str = RECONSTRUCTED_NOTE,
-                    y_label: str = "Survival (%)", font_size: int = 14) -> go.Figure:
+                    y_label: str = "Survival (%)", font_size: int = 14,
+                    plot_height: int | None = None) -> go.Figure:
     """Overlaid reconstructed KM curves with anchors, medians and a number-at-risk table.
 
     font_size: the base size of the figure's type (14 on a laptop; 18 in
@@ -132,7 +133,8 @@ def survival_figure(curves: Sequence[CurveView], at_risk_times: Sequence[float],
     margin_l = max(int(0.56 * table_font * longest) + fs(14) + 24, fs(120))
     row_h = max(fs(34), int(most_lines * table_font * 1.3) + fs(12))
     table_h = row_h * n + fs(16)
-    plot_h = int(520 * (1 + 0.5 * (k - 1)))
+    # plot_height: the curves' own height in px (presentation mode makes it fit a 1080 screen whole)
+    plot_h = plot_height or int(520 * (1 + 0.5 * (k - 1)))
     gap = fs(56)                  # between the plot and the table: the "Number at risk" heading
     # the legend stacks one entry per curve above the plot: its name, then what it was rebuilt
     # from, wrapped so that it is never cut; the top margin is the sum of their lines
@@ -255,13 +257,29 @@ def _num(x, fmt="{:.1f}") -> str:
     return fmt.format(x)
 
 
-def median_rmst_table(rows: Sequence[dict], tau: float | None) -> pd.DataFrame:
-    """Median (95% CI) and RMST per curve.
+def _reported_median(anchors) -> str:
+    """'17.1 (13.7-20.5)': the paper's median with the paper's own interval, where printed."""
+    med = next((a for a in anchors if a.kind == "median"), None)
+    if med is None:
+        return "not reported"
+    lo, hi = getattr(med, "ci_low", None), getattr(med, "ci_high", None)
+    return f"{med.time:g}" + (f" ({lo:g}-{hi:g})" if lo is not None and hi is not None else "")
 
-    rows: dicts with name, study, endpoint, n, basis, stats (CurveStats),
-    reported_median (float or None), rmst, rmst_se (or None).
+
+def _reported_rates(anchors) -> str:
+    """'61.8% at 12 mo; 34.5% at 24 mo' as printed."""
+    rates = [a for a in anchors if a.kind == "rate"]
+    return "; ".join(f"{100 * a.survival:g}% at {a.time:g} mo" for a in rates) or "not reported"
+
+
+def median_rmst_table(rows: Sequence[dict], tau: float | None = None) -> pd.DataFrame:
+    """The paper's numbers first (median with its own CI, landmark rates), the rebuilt ones beside them,
+    then the RMST with its horizon and why that horizon.
+
+    rows: dicts with name, study, endpoint, n, basis, stats (CurveStats), anchors (the reported
+    points; reported_median as a float is accepted instead), rmst, rmst_se (or None), and per row
+    tau / tau_reason (the horizon of its comparison); tau is the fallback horizon.
     """
-    rmst_col = f"RMST to {tau:g} months" if tau else "RMST"
     out = []
     for r in rows:
         st = r["stats"]
@@ -270,15 +288,25 @@ def median_rmst_table(rows: Sequence[dict], tau: float | None) -> pd.DataFrame:
             lo = _num(st.median_low)
             hi = _num(st.median_high)
             ci = f" ({lo}-{hi})" if lo and hi else ""
-        rm = ""
-        if r.get("rmst") is not None:
-            rm = f"{r['rmst']:.1f} ± {r['rmst_se']:.1f}"
-        # the numbers first, the long text last: visible without scrolling sideways
+        anchors = r.get("anchors") or ()
+        if not anchors and r.get("reported_median") is not None:
+            reported = _num(r["reported_median"], "{:g}")
+        else:
+            reported = _reported_median(anchors)
+        rates = [a for a in anchors if a.kind == "rate"]
+        rebuilt_rates = "; ".join(f"{100 * st.survival_at(a.time):.1f}% at {a.time:g} mo" for a in rates)
+        horizon = r.get("tau", tau)
+        rm = f"{r['rmst']:.1f} ± {r['rmst_se']:.1f}" if r.get("rmst") is not None else ""
+        # the paper's numbers first, the rebuilt ones beside them, the long text last
         out.append({
             "Arm": r["name"],
-            "Reconstructed median, months (95% CI)": _num(st.median) + ci,
-            rmst_col + " (± SE), months": rm,
-            "Reported median, months": _num(r.get("reported_median"), "{:g}"),
+            "Reported median, months (paper's CI)": reported,
+            "Reported landmark rates": _reported_rates(anchors) if anchors else "",
+            "Rebuilt median, months (95% CI)": _num(st.median) + ci,
+            "Rebuilt landmark rates": rebuilt_rates,
+            "RMST (± SE), months": rm,
+            "RMST horizon, months": _num(horizon, "{:g}"),
+            "Why this horizon": r.get("tau_reason", ""),
             "Patients": r["n"], "Endpoint": r["endpoint"], "Study": r["study"],
             "Rebuilt from": r["basis"],
         })

@@ -10,7 +10,6 @@ something else excuses nothing.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 

@@ -87,6 +87,46 @@ def study_name(store, study_id: str) -> str:
     return study_labels(store).get(study_id, study_id)
 
 
+# Regimen families as clinicians name them, keyed by the paper's own arm label (upper case,
+# spaces squeezed). The same regimen is "FOLFOX-HAIC" in one paper and "HAIC-FOLFOX" in
+# another; one display label lets a tumor board see it is the same thing. A label not
+# listed here is shown as the paper prints it. The paper's label is never lost: it is kept
+# in the store, shown in the evidence browser, on hover and in every selection widget.
+REGIMEN_FAMILIES = {
+    "FOLFOX-HAIC": "FOLFOX-HAIC",
+    "HAIC-FOLFOX": "FOLFOX-HAIC",
+    "HAIC FOLFOX": "FOLFOX-HAIC",
+    "FOLFOX HAIC": "FOLFOX-HAIC",
+    # HepaSphere DEB-TACE followed by HAIC: a different regimen, named without the words
+    # "HAIC-FOLFOX" so that typing them never picks it up by a substring
+    "HEPA-HAIC (HEPASPHERE DEB-TACE + HAIC-FOLFOX)": "DEB-TACE (HepaSphere) + HAIC",
+    "SORAFENIB + TACE-HAIC (FOLFOX)": "Sorafenib + TACE + FOLFOX-HAIC",
+}
+# the paper's short name of an arm, where its label adds a long explanation in brackets
+_SHORT = {"HEPA-HAIC (HEPASPHERE DEB-TACE + HAIC-FOLFOX)": "Hepa-HAIC"}
+
+
+def _key(label: str) -> str:
+    return " ".join(str(label).upper().split())
+
+
+def regimen_label(paper_label: str) -> str:
+    """The display label of a regimen family ('HAIC-FOLFOX' -> 'FOLFOX-HAIC'); unknown labels unchanged."""
+    return REGIMEN_FAMILIES.get(_key(paper_label), paper_label)
+
+
+def paper_short_label(paper_label: str) -> str:
+    """The paper's own name of an arm, without a bracketed explanation where one is known."""
+    return _SHORT.get(_key(paper_label), paper_label)
+
+
+def arm_option_text(display: str, paper_label: str) -> str:
+    """Text of an arm in a selection widget: the display name, then the paper's own label where it
+    differs, so typing either finds the arm ('FOLFOX-HAIC · Liu (Hepa-HAIC) · paper: HAIC-FOLFOX')."""
+    short = paper_short_label(paper_label)
+    return display if short == regimen_label(paper_label) else f"{display} · paper: {short}"
+
+
 def arm_name(store, study_id: str, arm_id: str) -> str:
     """'FOLFOX-HAIC · Huang 2022': an arm named with its study, the same on every page."""
     return f"{store.arm_label(study_id, arm_id)} · {study_name(store, study_id)}"

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ValidationError
 
 from . import schema
 from .checks import check_file
-from .sources import default_sources_dir
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # libyaml's loader parses the same safe subset about four times faster than the

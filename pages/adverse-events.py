@@ -22,7 +22,7 @@ with chrome.error_boundary("The adverse-event view"):
                  help="Grade 3-4: the printed 3-4 row, else grade 3 + grade 4 where both are printed. "
                       "Grade 1-2 only where a paper prints that band itself (Liu HepaSphere).")
         st.multiselect("Arms", spec["arms"].options, key=f"{PAGE}.arms", format_func=lambda k: opts["arms"].get(k, k),
-                       placeholder="Choose arms")
+                       placeholder="Choose arms", filter_mode="contains")
         chrome.drop_arms_button(PAGE, model)
         st.multiselect("Organ systems", spec["categories"].options, key=f"{PAGE}.categories",
                        format_func=lambda c: opts["categories"].get(c, c), placeholder="All organ systems")

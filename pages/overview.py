@@ -1,4 +1,4 @@
-"""Landing page: what the dashboard is for and the studies at a glance."""
+"""Landing page: the evidence map first, then every study with links to its views."""
 import streamlit as st
 
 from components.navigation import ensure_app_navigation
@@ -9,6 +9,8 @@ from components import chrome  # noqa: E402
 from components.store_access import get_store  # noqa: E402
 
 PAGE = "overview"
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+                 "toImageButtonOptions": {"format": "svg", "filename": "hcc_evidence_map"}}
 store = get_store()
 model, spec = chrome.open_view(PAGE, store)
 with chrome.error_boundary("The overview"):
@@ -16,20 +18,11 @@ with chrome.error_boundary("The overview"):
         chrome.presentation_toggle(PAGE)
     params = chrome.write_link(PAGE, spec)
     chrome.header(model, params, store)
-    st.markdown(
-        "Compare what published studies of advanced HCC report: survival, response, hazard ratios and "
-        "adverse events, each number traceable to the sentence it came from. Prepared for tumor boards: "
-        "pick a view, copy its link, and everyone opens the same view.")
-    st.warning(chrome.literal(model.caveats[0]), icon="⚠️")
-    cols = st.columns(4)
-    cols[0].page_link("pages/forest.py", label="Forest plot: hazard ratios and response effects",
-                      icon=":material/insights:")
-    cols[1].page_link("pages/survival.py", label="Survival curves: reconstructed Kaplan-Meier",
-                      icon=":material/show_chart:")
-    cols[2].page_link("pages/adverse-events.py", label="Adverse events: grade 3-4 and any grade",
-                      icon=":material/grid_on:")
-    cols[3].page_link("pages/evidence.py", label="Evidence browser: every number with its sentence",
-                      icon=":material/search:")
+    chrome.caveat_line(model)
+    st.plotly_chart(model.figures["map"], width="stretch", theme=None, key="overview.map", config=PLOTLY_CONFIG)
+    st.caption("Compare what published studies of advanced HCC report, each number traceable to the sentence it "
+               "came from. Hover a study for its design, line of therapy, patients and headline effect; open its "
+               "views from the table below.")
     if "patient_fit" in model.tables:
         titles = model.texts["table_titles"]
         st.markdown(f"**{chrome.literal(titles['patient_fit'])}**")
@@ -42,15 +35,28 @@ with chrome.error_boundary("The overview"):
             st.caption(chrome.literal(model.texts["patient_subgroup_note"]))
             st.dataframe(model.tables["patient_subgroups"], hide_index=True, width="stretch",
                          key="overview.patient_subgroups")
-    for kind, table in model.tables.items():
-        if kind.startswith("patient_"):
-            continue
-        st.markdown(f"**{chrome.literal(model.texts['table_titles'][kind])}**")
-        st.dataframe(table, hide_index=True, width="stretch", key=f"overview.{kind}",
-                     column_config={"Arms (n)": st.column_config.TextColumn(width="medium"),
-                                    "Median, months (CI)": st.column_config.TextColumn(width="large"),
-                                    "Hazard ratio": st.column_config.TextColumn(width="medium"),
-                                    "Population": st.column_config.TextColumn(width="small"),
-                                    "Line of therapy": st.column_config.TextColumn(width="small")})
-    st.caption("⚠ marks a number the paper contradicts elsewhere; the evidence browser shows both values. "
-               "HR: experimental vs reference; adj. = adjusted estimate.")
+    titles = model.texts["table_titles"]
+    st.markdown(f"**{chrome.literal(titles['glance'])}**")
+    # narrow columns, links to each study's views: fits 1280 px without scrolling sideways
+    st.dataframe(model.tables["glance"], hide_index=True, width="stretch", key="overview.glance",
+                 column_config={
+                     "Study": st.column_config.TextColumn(width="medium"),
+                     "Design": st.column_config.TextColumn(width="medium"),
+                     "Line of therapy": st.column_config.TextColumn(width="medium"),
+                     "Patients": st.column_config.NumberColumn(width="small", format="%d"),
+                     "Headline effect": st.column_config.TextColumn(width="medium"),
+                     "Forest": st.column_config.LinkColumn(display_text="open ↗", width="small"),
+                     "Survival": st.column_config.LinkColumn(display_text="open ↗", width="small")})
+    with st.expander("Details: arms, medians with their CIs, hazard ratios and populations"):
+        for kind, table in model.tables.items():
+            if kind == "glance" or kind.startswith("patient_"):
+                continue
+            st.markdown(f"**{chrome.literal(titles[kind])}**")
+            st.dataframe(table, hide_index=True, width="stretch", key=f"overview.{kind}",
+                         column_config={"Arms (n)": st.column_config.TextColumn(width="medium"),
+                                        "Median, months (CI)": st.column_config.TextColumn(width="large"),
+                                        "Hazard ratio": st.column_config.TextColumn(width="medium"),
+                                        "Population": st.column_config.TextColumn(width="small"),
+                                        "Line of therapy": st.column_config.TextColumn(width="small")})
+        st.caption("⚠ marks a number the paper contradicts elsewhere; the evidence browser shows both values. "
+                   "HR: experimental vs reference; adj. = adjusted estimate.")

@@ -21,7 +21,8 @@ with chrome.error_boundary("The survival curves"):
         st.radio("Endpoint", list(opts["endpoint"]), key=f"{PAGE}.endpoint", format_func=opts["endpoint"].get,
                  help="PFS and TTP are different endpoints: each curve keeps the paper's own endpoint.")
         st.multiselect("Arms (any study)", spec["arms"].options, key=f"{PAGE}.arms",
-                       format_func=lambda k: opts["arms"].get(k, k), placeholder="Choose arms to overlay")
+                       format_func=lambda k: opts["arms"].get(k, k), placeholder="Choose arms to overlay",
+                       filter_mode="contains")
         chrome.drop_arms_button(PAGE, model)
         st.toggle("95% bands", key=f"{PAGE}.bands", help="Confidence bands of the KM of the pseudo-data")
         chrome.presentation_toggle(PAGE)
@@ -59,16 +60,16 @@ with chrome.error_boundary("The survival curves"):
     if "curves" not in model.figures:
         st.info(chrome.literal(texts["empty"]), icon="ℹ️")
         st.stop()
-    # one warning: the hazard ratios the curves do not give back, then the conflicts behind the numbers used
-    warnings = texts["hr_gaps"] + [f"The paper contradicts itself on a number used here. {c}" for c in texts["conflicts"]]
+    warnings = texts["warnings"]
     chrome.caveat_line(model)
     fig = model.figures["curves"]
     fmt = st.session_state.get(f"{PAGE}.image_format", "png")
     st.plotly_chart(fig, theme=None, key=f"{PAGE}.figure",
                     config=download_config(fmt, f"survival_{model.state['endpoint']}", int(fig.layout.height)))
     if warnings:
-        st.warning(chrome.literal(warnings[0]) + (f" (+{len(warnings) - 1} more: see Details)" if len(warnings) > 1
-                                                  else ""), icon="⚠️")
+        # one warning box: every line in it, the first in full and the rest as a short list
+        st.warning("\n".join(f"- {chrome.literal(w)}" for w in warnings) if len(warnings) > 1
+                   else chrome.literal(warnings[0]), icon="⚠️")
     for line in texts.get("upload_notes", []):
         st.warning(chrome.literal(line), icon="⚠️")
     if "pfs_ttp" in texts:
@@ -92,10 +93,8 @@ with chrome.error_boundary("The survival curves"):
                                 "Note": st.column_config.TextColumn(width="medium")})
     chrome.csv_button(model.tables["fidelity"], "Download the fidelity table (CSV)",
                       f"hcc_survival_{family}_fidelity.csv", f"{PAGE}.fidelity_csv")
-    if len(warnings) > 1 or texts["notes"]:
-        with st.expander("Details: warnings and how each curve's numbers were used"):
-            for line in warnings:
-                st.markdown("- " + chrome.literal(line))
+    if texts["notes"]:
+        with st.expander("Details: how each curve's numbers were used"):
             for line in texts["notes"]:
                 st.caption(chrome.literal(line))
     with st.expander("How the curves are rebuilt"):

@@ -197,3 +197,15 @@ def test_presentation_link_scales_the_figures_and_folds_the_controls(store):
     desk = app().switch_page(PAGE).run()
     assert _figures(desk)[0]["layout"]["font"]["size"] == 14
     assert _figures(desk)[0]["layout"]["width"] < heat["layout"]["width"]
+
+
+def test_key_under_the_colour_bar_is_not_clipped_with_one_organ_system(store):
+    """With one organ system chosen (liver: 7 rows) the plot area must still hold the colour bar
+    and the key under it (NR swatch, "not reported (not zero)", the conflict mark): 10 lines of
+    the key's type below the bar, at 1.3 lines per font size."""
+    from views import build_view
+    fig = build_view("adverse-events", "categories=liver", store).figures["heatmap"]
+    plot_h = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    bar = fig.data[0].colorbar.len if fig.data[0].colorbar.len else 0
+    key_font = min(a.font.size for a in fig.layout.annotations if a.font and a.font.size)
+    assert plot_h >= bar + 10 * 1.3 * key_font

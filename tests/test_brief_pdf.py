@@ -20,7 +20,8 @@ from views import brief_tables as bt
 needs_pdf = pytest.mark.skipif(export.chromium_path() is None or shutil.which("pdfinfo") is None,
                                reason="needs Chromium and poppler-utils (pdfinfo, pdftotext)")
 
-FOREST_ALL = "endpoint=survival&comparisons=all"
+FOREST_ALL = "endpoint=survival&comparisons=all"           # 27 rows: more than a page holds
+FOREST_23 = "endpoint=survival&comparisons=all&population=overall"   # 23 rows: one page
 # What each brief must show, as the papers print it (dashes normalised to '-').
 EXPECTED = {
     ("forest", ""): [
@@ -30,19 +31,22 @@ EXPECTED = {
         "0.29 (0.19-0.44)",      # Huang 2022, Table 2: "17.1 vs 9.07 <.001 0.29 (0.19-0.44)"
         "1.05 (0.94-1.23)",      # Gong & Qin 2016, Table 1: BRISK-FL OS HR 1.05 (95%CI 0.94-1.23)
     ],
-    ("survival", ""): [
-        "Huang 2022", "Liu 2020",
+    ("survival", ""): [           # the default: Huang 2022's two arms
+        "Huang 2022",
         "17.1 (13.4-20.8)",      # Huang 2022, Abstract: "17.1 months [95% confidence interval 13.4-20.8]"
         "9.1 (7.5-10.6)",        # Huang 2022, Abstract: "9.1 months [95% confidence interval 7.5-10.6]"
-        "21.8 (12.9-30.6)",      # Liu 2020, Results: "The median OS (mOS) was 21.8 mo (95%CI: 12.9-30.6 mo)"
         "0.35 (0.23-0.53)",      # the hazard ratio as reported, with its p
         "<.001",
+    ],
+    ("survival", "arms=huang2022:folfox_haic,liu2020:sorafenib_tace_haic"): [
+        "Huang 2022", "Liu 2020",
+        "21.8 (12.9-30.6)",      # Liu 2020, Results: "The median OS (mOS) was 21.8 mo (95%CI: 12.9-30.6 mo)"
     ],
     ("adverse-events", ""): [
         "Sun 2022", "Huang 2022", "Liu 2020", "Liu (Hepa-HAIC)",
         "18/55", "23/59",        # Huang 2022, Results: "grade 3/4: 18 [32.7%] vs 23 [39.0%]"
     ],
-    ("forest", FOREST_ALL): [
+    ("forest", FOREST_23): [
         "Sun 2022", "Huang 2022", "Tivantinib phase II", "SEARCH", "REACH",
         "0.474 (0.314-0.717)",   # Sun 2022, Results: "the HR of disease-free survival was 0.474 (95% CI: 0.314–0.717"
         "0.49 (0.33-0.72)",      # Huang 2022 PFS
@@ -76,6 +80,17 @@ def test_brief_is_one_page_with_the_studies_and_their_intervals(store, tmp_path,
     assert "Main caveat" in flat and "Design" in flat and "Sources" in flat
     assert flat.count(model.brief.caveats[0][:60]) == 1          # the main caveat once
     assert "Tumor-board brief" in flat and "localhost" in flat   # the date line and the link
+
+
+@needs_pdf
+def test_a_forest_longer_than_a_page_continues_and_says_so(store, tmp_path):
+    model = views.build_view("forest", FOREST_ALL, store)
+    assert len(model.tables["rows"]) == 27
+    pages, text = _pdf_facts(brief_mod.brief_pdf(model, "http://localhost/forest"), tmp_path)
+    flat = " ".join(text.split())
+    assert pages >= 2
+    assert "the key numbers continue on the next page" in flat
+    assert "0.64 (90% CI 0.43-0.94)" in flat and "SEARCH" in flat
 
 
 @needs_pdf

@@ -110,6 +110,21 @@ def test_whiskers_are_clipped_with_arrows_not_dropped():
     assert set(_estimates(fig).values()) == {0.5, 0.8}   # estimates themselves are never clipped
 
 
+def test_clipping_arrows_lie_wholly_inside_the_axis():
+    """An arrow centred on the axis end loses its outer half to the plot's edge (the ORR risk
+    ratio of Huang 2022 runs to 139.8). Each arrow's centre must sit at least half its width
+    (6 px of a 12 px marker) inside the axis, measured on the narrowest plot the page allows."""
+    rows = pd.DataFrame([_fake_row("a", 0.5, 0.001, 50.0), _fake_row("b", 0.8, 0.6, 1.1)])
+    fig = forest.forest_figure(rows)
+    lo, hi = fig.layout.xaxis.range                     # log10 units
+    plot_px = forest.MIN_PLOT_PX
+    for tr in (t for t in fig.data if t.meta == "clipped"):
+        half_units = tr.marker.size / 2 / plot_px * (hi - lo)
+        for x in tr.x:
+            u = math.log10(x)
+            assert lo + half_units - 1e-9 <= u <= hi - half_units + 1e-9
+
+
 def test_marker_shape_by_design_and_fill_by_adjustment_with_a_legend():
     # one row per design, written out with the plotly symbol the legend promises
     # for it; hollow ("-open") when unadjusted

@@ -20,9 +20,35 @@ def app():
 def test_landing_page_shows_every_study_and_the_caveat(store):
     at = app().run()
     assert not at.exception
-    assert any("not randomised" in w.value for w in at.warning)
-    shown = sum(len(df.value) for df in at.dataframe)
-    assert shown == len(store.studies)
+    # one concise caveat line by the chart, the rest on demand
+    assert any("not randomised" in c.value for c in at.caption)
+    glance = at.dataframe[0].value
+    assert len(glance) == len(store.studies)
+    # the narrow table: no column of long text, links to each study's views
+    assert list(glance.columns) == ["Study", "Design", "Line of therapy", "Patients", "Headline effect",
+                                    "Forest", "Survival"]
+    huang = glance.set_index("Study").loc["Huang 2022"]
+    assert huang.Forest == "/forest?studies=huang2022&comparisons=all"
+    assert huang.Survival == "/survival?arms=huang2022:folfox_haic,huang2022:sorafenib"
+    # the detailed tables (arms, medians with CIs) are still there, folded
+    assert sum(len(df.value) for df in at.dataframe[1:]) == len(store.studies)
+
+
+def test_overview_leads_with_an_evidence_map(store):
+    from views import build_view
+    from views.overview import line_group
+    model = build_view("overview", "", store)
+    fig = model.figures["map"]
+    # Huang 2022 (Technol Cancer Res Treat): 114 patients refractory to TACE, adjusted OS HR 0.29
+    labels = [t for tr in fig.data for t in (tr.text or ())]
+    assert "<b>Huang 2022</b>" in labels
+    assert "n=114 · OS HR 0.29 adj." in labels
+    assert list(fig.layout.xaxis.ticktext) == ["First line", "After TACE failure", "Second line or later",
+                                               "Not stated"]
+    # the line of therapy in the paper's words, grouped
+    assert line_group("second line (title); 158/167 (94.6%) had previous treatment") == "Second line or later"
+    assert line_group("first-line") == "First line"
+    assert line_group(None) == "Not stated"
 
 
 def test_studies_at_a_glance_has_headline_numbers(store):

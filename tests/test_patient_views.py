@@ -131,7 +131,7 @@ def test_matching_subgroups_beside_the_overall_result(store):
 
 
 def test_survival_and_adverse_events_mark_arms_outside(store):
-    s = _view("survival", f"patient={P2}", store)
+    s = _view("survival", f"patient={P2}&arms=huang2022:folfox_haic,huang2022:sorafenib,liu2020:sorafenib_tace_haic,sun2022:atra_folfox4,sun2022:folfox4", store)
     outside = s.texts["patient_outside_arms"]
     assert {k.split(":")[0] for k in outside} == {"huang2022", "liu2020"}
     names = [t.name for t in s.figures["curves"].data if t.name]

@@ -25,20 +25,41 @@ def _keys_in(store, family="OS"):
     return {s.key for s in curve_sources(store, family) if s.reconstructable}
 
 
-def test_default_view_overlays_the_tumor_board_arms(store):
+def test_default_view_is_one_within_study_comparison(store):
     at = page()
-    # the five HAIC-related arms of the tumor board, from three studies, written out
-    tumor_board_arms = ["huang2022:folfox_haic", "huang2022:sorafenib", "liu2020:sorafenib_tace_haic",
-                        "liu_hepasphere:hepa_haic", "liu_hepasphere:haic_folfox"]
-    assert at.multiselect(key="survival.arms").value == tumor_board_arms
+    # Huang 2022: FOLFOX-HAIC vs sorafenib, one study, so no cross-study caveat
+    assert at.multiselect(key="survival.arms").value == ["huang2022:folfox_haic", "huang2022:sorafenib"]
     assert at.radio(key="survival.endpoint").value == "OS"
-    assert any(CAVEAT in t for t in texts(at)), "cross-study caveat must be visible"
+    assert not any(CAVEAT in t for t in texts(at)), "one study: no cross-study caveat"
     medians = at.dataframe[0].value
-    assert len(medians) == 5
-    assert medians["Rebuilt from"].str.len().gt(5).all()
+    assert len(medians) == 2
+    cols = list(medians.columns)
+    # the paper's numbers lead, the rebuilt ones follow
+    assert cols[1:5] == ["Reported median, months (paper's CI)", "Reported landmark rates",
+                         "Rebuilt median, months (95% CI)", "Rebuilt landmark rates"]
     row = medians[medians.Arm.str.startswith("FOLFOX-HAIC")].iloc[0]
+    # Huang 2022 Results: "median OS ... 17.1 months (95% CI: 13.4-20.8)"; rates 92.7%, 61.8%, 41.8%
+    assert row["Reported median, months (paper's CI)"] == "17.1 (13.4-20.8)"
+    assert row["Reported landmark rates"] == "92.7% at 6 mo; 61.8% at 12 mo; 41.8% at 18 mo"
     assert row["Rebuilt from"] == "median + 3 landmark rates + 44 deaths"
-    assert row["Reconstructed median, months (95% CI)"].startswith("17.1")
+    assert row["Rebuilt median, months (95% CI)"].startswith("17.1")
+
+
+def test_reported_median_carries_the_papers_ci_and_rmst_horizon_is_per_study(store):
+    """Liu 2020 prints the median OS as 21.8 months (95% CI 12.9-30.6); alone in its study,
+    its RMST runs to its own follow-up, not to the shorter Huang arms shown beside it."""
+    keys = ["huang2022:folfox_haic", "huang2022:sorafenib", "liu2020:sorafenib_tace_haic"]
+    at = page(arms=",".join(keys), endpoint="OS")
+    medians = at.dataframe[0].value.set_index("Study")
+    liu = medians.loc["Liu 2020"]
+    assert liu["Reported median, months (paper's CI)"] == "21.8 (12.9-30.6)"
+    huang = medians.loc["Huang 2022"]
+    assert huang["RMST horizon, months"].nunique() == 1
+    assert float(liu["RMST horizon, months"]) > float(huang["RMST horizon, months"].iloc[0])
+    assert "shorter follow-up of the Huang 2022 arms" in huang["Why this horizon"].iloc[0]
+    assert "no other Liu 2020 arm" in liu["Why this horizon"]
+    # the warnings (conflicts of Liu 2020) arrive in one box
+    assert len(texts(at, "warning")) == 1
 
 
 def test_link_selects_arms_and_endpoint(store):
@@ -205,14 +226,14 @@ def test_fidelity_checks_a_reported_hazard_ratio_against_coxph(reported, check):
 def test_median_and_rmst_table_prints_the_r_numbers():
     rows = [{"name": name, "study": "aml", "endpoint": "OS", "n": len(d), "basis": "patient data",
              "stats": ss.summarise(d), "reported_median": None,
-             "rmst": ss.rmst(d, 40)[0], "rmst_se": ss.rmst(d, 40)[1]}
+             "rmst": ss.rmst(d, 40)[0], "rmst_se": ss.rmst(d, 40)[1], "tau": 40.0, "tau_reason": "r"}
             for name, d in (("Maintained", AML_MAINTAINED), ("Nonmaintained", AML_NONMAINTAINED))]
-    table = sv.median_rmst_table(rows, 40.0).set_index("Arm")
-    assert table["RMST to 40 months (± SE), months"].to_dict() == {"Maintained": "28.9 ± 3.5",
-                                                                    "Nonmaintained": "21.9 ± 3.8"}
+    table = sv.median_rmst_table(rows).set_index("Arm")
+    assert table["RMST (± SE), months"].to_dict() == {"Maintained": "28.9 ± 3.5", "Nonmaintained": "21.9 ± 3.8"}
+    assert table["RMST horizon, months"].to_dict() == {"Maintained": "40", "Nonmaintained": "40"}
     # the upper limit R leaves NA (the upper band never falls to 50%) is "not reached"
-    assert table["Reconstructed median, months (95% CI)"].to_dict() == {"Maintained": "31.0 (13.0-not reached)",
-                                                                         "Nonmaintained": "23.0 (5.0-33.0)"}
+    assert table["Rebuilt median, months (95% CI)"].to_dict() == {"Maintained": "31.0 (13.0-not reached)",
+                                                                   "Nonmaintained": "23.0 (5.0-33.0)"}
 
 
 def test_fidelity_flags_a_hazard_ratio_gap():
@@ -282,12 +303,14 @@ def test_presentation_mode_scales_the_figure_type(huang):
     assert big.layout.height > normal.layout.height
 
 
-def test_median_table_puts_the_numbers_first(huang):
+def test_median_table_puts_the_papers_numbers_first(huang):
     shown, rebuilt, stats = huang
     rows = [{"name": s.display_name, "study": s.study_label, "endpoint": s.endpoint, "n": s.n, "basis": s.label,
-             "stats": stats[s.key], "reported_median": None, "rmst": 10.0, "rmst_se": 1.0} for s in shown]
-    cols = list(sv.median_rmst_table(rows, 24.0).columns)
-    assert cols[:3] == ["Arm", "Reconstructed median, months (95% CI)", "RMST to 24 months (± SE), months"]
+             "stats": stats[s.key], "anchors": s.anchors, "rmst": 10.0, "rmst_se": 1.0, "tau": 24.0,
+             "tau_reason": "why"} for s in shown]
+    cols = list(sv.median_rmst_table(rows).columns)
+    assert cols[:4] == ["Arm", "Reported median, months (paper's CI)", "Reported landmark rates",
+                        "Rebuilt median, months (95% CI)"]
     assert cols.index("Rebuilt from") == len(cols) - 1
 
 
@@ -325,3 +348,13 @@ def test_a_pair_held_to_its_reported_hazard_ratio_needs_no_gap_warning(store):
 def test_presentation_link_renders(store):
     at = page(present="1")
     assert at.toggle(key="survival.present").value is True
+
+
+def test_presentation_mode_names_the_selection_and_can_be_left(store):
+    """The sidebar is hidden on the meeting-room screen: the selection is named in one line
+    under the title, and a button brings the sidebar back."""
+    at = page(present="1")
+    assert "View: Overall survival | Arms: FOLFOX-HAIC · Huang 2022, Sorafenib · Huang 2022" in texts(at, "caption")
+    at.button(key="survival.leave_present").click().run()
+    assert at.toggle(key="survival.present").value is False
+    assert not any(t.startswith("View: ") for t in texts(at, "caption"))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from components.ae_heatmap import SCALE_MAX, ae_heatmap, difference_figure, difference_table, matrix_table
-from evidence.naming import study_name
+from evidence.naming import arm_option_text, regimen_label, study_name
 
 from dataclasses import replace
 
@@ -90,7 +90,9 @@ def build(state: dict, store, params: dict) -> ViewModel:
     elif not comparisons:
         texts["difference_empty"] = "No two-arm study reports adverse events in both arms yet."
     texts["options"] = {
-        "arms": {k: f"{study_name(store, k.split(':')[0])} · {store.arm_label(*k.split(':', 1))}"
+        "arms": {k: arm_option_text(f"{study_name(store, k.split(':')[0])} · "
+                                    f"{regimen_label(store.arm_label(*k.split(':', 1)))}",
+                                    store.arm_label(*k.split(':', 1)))
                  + (" ✗ outside patient profile" if k in outside else "") for k in am.arm_order(store)},
         "grade": dict(am.BANDS), "sort": dict(am.SORTS), "categories": dict(am.CATEGORIES),
         "compare": {s: study_name(store, s) for s in comparisons},

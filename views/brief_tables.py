@@ -95,11 +95,13 @@ def forest_numbers(table: pd.DataFrame) -> pd.DataFrame:
         for e, lo, hi, lv, src in zip(table[effect], table["CI low"], table["CI high"], table["CI level"],
                                       table["CI source"].map(_text))]
     out["p"] = [_text(p) or NOT_REPORTED for p in table["p"]]
-    if "Certainty" in table.columns and table["Certainty"].map(_text).any():
-        # the symbols only (⊕◯◯◯): their words are in the notes under the table
+    if "Certainty" in table.columns and table["Certainty"].map(_text).any() and len(table) <= 15:
+        # the symbols only (⊕◯◯◯): their words are in the notes under the table (a long table
+        # leaves them to the figure's side table, which prints each row's certainty)
         out["GRADE"] = table["Certainty"].map(lambda c: _text(c).split(" ")[0])
-    if "Adjusted for" in table.columns:
-        # the covariates as far as a short cell allows; the page and the CSV have them in full
+    if "Adjusted for" in table.columns and len(table) <= 15:
+        # the covariates as far as a short cell allows (a long table leaves them to the figure's
+        # adjustment column); the page and the CSV have them in full
         out["Adjusted for"] = table["Adjusted for"].map(lambda a: _text(a) if len(_text(a)) <= 48
                                                         else _text(a)[:46].rstrip(" ,;(") + "…")
     conflict = table["Conflict"].map(_text) if "Conflict" in table else pd.Series([""] * len(table))

@@ -4,6 +4,8 @@ from __future__ import annotations
 import pandas as pd
 
 from components.tables import format_value
+from evidence.display import display_snippet
+from evidence.sources import default_sources_dir, source_text
 from evidence.naming import DESIGN_LABELS, ENDPOINT_LABELS, POPULATION_LABELS, design_label, study_name
 
 from . import conflicts
@@ -23,10 +25,29 @@ ENDPOINT_GROUPS = {
 HR_GROUPS = {"OS": ["OS"], "PFS": ["PFS"], "TTP": ["TTP"], "DFS": ["DFS"], "Response": [], "Follow-up": []}
 
 
+def _source_of(store, study_id: str) -> str | None:
+    """The paper's text of a study, where the seed texts are at hand (display only)."""
+    cache = store.__dict__.setdefault("_display_sources", {})
+    if study_id not in cache:
+        folder = default_sources_dir()
+        files = dict(zip(store.studies.study_id, store.studies.source_file))
+        name = files.get(study_id)
+        cache[study_id] = source_text(folder, name) if folder is not None and isinstance(name, str) else None
+    return cache[study_id]
+
+
+def shown_snippet(store, study_id: str, snippet) -> str:
+    """The snippet from a word boundary with hyphenated line breaks joined; the store keeps it verbatim."""
+    if not isinstance(snippet, str):
+        return ""
+    return display_snippet(snippet, _source_of(store, study_id))
+
+
 def _provenance(store, r: dict) -> dict:
     """The columns every row of the browser carries: its conflicts, where it stands, its sentence."""
     return {"Conflict": conflicts.text(r["conflict_ids"], store.conflicts, r.get("evidence_file"), " "),
-            "Location": r["location"], "Snippet": r["snippet"], "study_id": r["study_id"]}
+            "Location": r["location"], "Snippet": shown_snippet(store, r["study_id"], r["snippet"]),
+            "study_id": r["study_id"]}
 
 
 def _filter_studies(store, studies, designs):

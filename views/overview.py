@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evidence.naming import QUALIFIER_SIGNS, design_label, study_name
+from components.evidence_map import evidence_map
+from evidence.naming import DESIGN_LABELS, QUALIFIER_SIGNS, design_label, study_name
 
 from . import patient as pt
-from .model import PRESENT, ViewModel
+from .model import PRESENT, ViewModel, font_size
 
 PATH = ""   # the default page lives at /
 
@@ -100,6 +101,107 @@ CAVEAT = ("Cross-study comparisons are not randomised. These studies differ in d
 GROUPS = (("primary", "Primary papers"), ("review", "Trials reported in the review (Gong & Qin 2016)"))
 
 
+# the map's columns: the line of therapy as the papers state it, in four groups
+LINES = ("First line", "After TACE failure", "Second line or later", "Not stated")
+
+
+def line_group(text) -> str:
+    """The line of therapy of a study, from the paper's own words, in one of LINES."""
+    t = text.lower() if isinstance(text, str) else ""
+    if not t or t.startswith("not stated"):
+        return "Not stated"
+    if "tace" in t and ("failure" in t or "refractor" in t):
+        return "After TACE failure"
+    if "second" in t:
+        return "Second line or later"
+    if t.startswith("first"):
+        return "First line"
+    return "Not stated"
+
+
+def headline_effect(store, study_id: str) -> str:
+    """'OS HR 0.29 adj.' (the overview table's choice), else the experimental arm's median OS."""
+    hrs = store.hazard_ratios[(store.hazard_ratios.study_id == study_id)
+                              & store.hazard_ratios.population.isin(["overall", "matched"])]
+    for ep in ("OS", "PFS", "TTP"):
+        sel = hrs[hrs.endpoint == ep]
+        if len(sel):
+            r = sel.sort_values("adjusted", ascending=False).iloc[0]
+            return f"{ep} HR {r.hr:g}" + (" adj." if r.adjusted else "")
+    out = store.outcomes
+    med = out[(out.study_id == study_id) & (out.endpoint == "OS_median") & out.value.notna()
+              & out.population.isin(["overall", "matched"])]
+    if len(med):
+        r = med.iloc[0]
+        sign = QUALIFIER_SIGNS.get(r.qualifier, "") if isinstance(getattr(r, "qualifier", None), str) else ""
+        return f"median OS {sign}{r.value:g} mo"
+    return ""
+
+
+def _n(store, st) -> int | None:
+    if pd.notna(st.n_total):
+        return int(st.n_total)
+    arms = store.arms[store.arms.study_id == st.study_id]
+    total = arms.n.dropna().sum()
+    return int(total) if total else None
+
+
+def study_links(store) -> dict[str, dict[str, str]]:
+    """Each study's views, filtered to it: {study_id: {"forest": link, "survival": link}}."""
+    from .core import view_spec   # late: core imports this module
+    forest_studies = set(view_spec("forest", store)["studies"].options)
+    survival_arms = list(view_spec("survival", store)["arms"].options)
+    links: dict[str, dict[str, str]] = {}
+    for sid in store.studies.study_id:
+        mine = {}
+        if sid in forest_studies:
+            mine["forest"] = f"/forest?studies={sid}&comparisons=all"
+        arms = [k for k in survival_arms if k.split(":", 1)[0] == sid]
+        if arms:
+            mine["survival"] = "/survival?arms=" + ",".join(arms)
+        links[sid] = mine
+    return links
+
+
+def map_rows(store) -> list[dict]:
+    rows = []
+    for st in store.studies.itertuples():
+        n, effect = _n(store, st), headline_effect(store, st.study_id)
+        design = DESIGN_LABELS.get(st.design, st.design)
+        line = line_group(st.line_of_therapy)
+        rows.append({"study_id": st.study_id, "study": study_name(store, st.study_id), "design": design,
+                     "line": line, "n": n, "effect": effect, "primary": st.source_kind == "primary",
+                     "hover": [study_name(store, st.study_id), design_label(st.design, st.source_kind),
+                               f"Line of therapy: {st.line_of_therapy or 'not stated in the source'}",
+                               f"Patients: {n if n is not None else 'not reported'}",
+                               f"Headline: {effect or 'no hazard ratio or median OS recorded'}"]})
+    return rows
+
+
+def map_figure(store, state: dict):
+    rows = map_rows(store)
+    designs = [DESIGN_LABELS[d] for d in DESIGN_LABELS if any(r["design"] == DESIGN_LABELS[d] for r in rows)]
+    designs += sorted({r["design"] for r in rows} - set(designs))
+    lines = [x for x in LINES if any(r["line"] == x for r in rows)]
+    return evidence_map(rows, designs, lines, font_size=font_size(state) - 1,
+                        title="The evidence: studies by design and line of therapy (marker area: patients; "
+                              "label: headline effect)")
+
+
+def glance_table(store) -> pd.DataFrame:
+    """One row a study, narrow enough for 1280 px: the detail is in the expander and the views."""
+    links = study_links(store)
+    rows = []
+    for r in map_rows(store):
+        rows.append({"Study": r["study"], "Design": r["design"], "Line of therapy": r["line"],
+                     "Patients": pd.NA if r["n"] is None else r["n"], "Headline effect": r["effect"],
+                     "Forest": links[r["study_id"]].get("forest"), "Survival": links[r["study_id"]].get("survival"),
+                     "primary": r["primary"]})
+    df = pd.DataFrame(rows).sort_values("primary", ascending=False, kind="stable").drop(columns=["primary"])
+    df["Patients"] = df["Patients"].astype("Int64")
+    return df.reset_index(drop=True)
+
+
 def spec(store) -> dict:
     return {"present": PRESENT}
 
@@ -129,6 +231,9 @@ def build(state: dict, store, params: dict) -> ViewModel:
             tables["patient_subgroups"] = subgroups.drop(columns=["study_id"])
             titles["patient_subgroups"] = f"Subgroup results of patients like this one ({len(subgroups)})"
             texts["patient_subgroup_note"] = pt.SUBGROUP_NOTE
+    tables = {"glance": glance_table(store), **tables}
+    titles["glance"] = f"Every study ({len(tables['glance'])}): open its forest plot or survival curves"
     return ViewModel(page="overview", path=PATH, state=state, params=params,
                      title="Advanced hepatocellular carcinoma: evidence comparison",
+                     figures={"map": map_figure(store, state)},
                      tables=tables, caveats=(CAVEAT,), texts=texts)

@@ -9,6 +9,7 @@ import pandas as pd
 from analysis import survival as ss
 from components import survival as sv
 from evidence.curve_files import DIGITISED_DIR
+from evidence.naming import paper_short_label, regimen_label
 
 from . import brief_tables as bt
 from . import patient as pt
@@ -34,6 +35,7 @@ METHOD_TEXT = (
     "- The hazard ratio of the pseudo-data comes from an unadjusted Cox model; it checks the reconstruction, "
     "it is not a new result.")
 OUTSIDE_MARK = "✗ outside patient profile"
+PRESENTATION_PLOT_HEIGHT = 330
 REBUILT_CAVEAT = "Curves are reconstructed from published summaries: pseudo-patients, not the trials' data."
 
 
@@ -102,6 +104,36 @@ def arm_names(store) -> dict[str, str]:
     return names
 
 
+def rmst_horizons(shown, rebuilt: dict, names: dict) -> dict[str, tuple[float | None, str]]:
+    """The RMST horizon of each curve, chosen per comparison: the shortest follow-up among the
+    arms of its own study on the page (a single arm: its own), never another study's shorter
+    arm. Returns {key: (tau, why)}."""
+    by_study: dict[str, list] = {}
+    for s in shown:
+        by_study.setdefault(s.study_id, []).append(s)
+    out = {}
+    for arms in by_study.values():
+        tau = ss.rmst_horizon([rebuilt[s.key] for s in arms])
+        if len(arms) > 1:
+            last = min(arms, key=lambda s: float(rebuilt[s.key]["time"].max()))
+            why = (f"the shorter follow-up of the {arms[0].study_label} arms shown "
+                   f"({last.arm_label} is followed to {float(rebuilt[last.key]['time'].max()):.1f} months)")
+        else:
+            why = f"the end of this arm's rebuilt follow-up (no other {arms[0].study_label} arm shown)"
+        for s in arms:
+            out[s.key] = (tau, why)
+    return out
+
+
+def arm_options(store) -> dict[str, str]:
+    """The arms' text in the selection widget: display name and the paper's own label."""
+    texts: dict[str, str] = {}
+    for family in FAMILY_LABELS:
+        for s in sources(store, family):
+            texts.setdefault(s.key, s.option_text)
+    return texts
+
+
 def spec(store) -> dict:
     keys = list(arm_names(store))
     return {
@@ -117,12 +149,13 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
     names = arm_names(store)
     by_key = {s.key: s for s in sources(store, family)}
     shown = [by_key[k] for k in arms if k in by_key and by_key[k].reconstructable]
-    texts: dict = {"options": {"endpoint": FAMILY_LABELS, "arms": names}}
+    texts: dict = {"options": {"endpoint": FAMILY_LABELS, "arms": arm_options(store)}}
     # with a patient profile: arms of studies whose criteria exclude the patient are marked, and named
     # so the page can offer to drop them
     outside = set(pt.arm_marks(store, pt.profile_of(state), names, lambda k: k.split(":")[0]))
     if outside:
-        texts["options"]["arms"] = {k: n + (f" {OUTSIDE_MARK}" if k in outside else "") for k, n in names.items()}
+        texts["options"]["arms"] = {k: n + (f" {OUTSIDE_MARK}" if k in outside else "")
+                                    for k, n in texts["options"]["arms"].items()}
     texts["patient_outside_arms"] = [k for k in arms if k in outside]
     lacking = [names[k] for k in arms if k not in by_key]
     if lacking:
@@ -148,6 +181,9 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
         # in the PFS view the legend says which endpoint each curve is (TTP stays TTP); a matched cohort says so
         qualifier = [s.endpoint] if family == "PFS" else []
         qualifier += ["matched cohort"] if s.population == "matched" else []
+        # the family label heads the legend; the paper's own label follows where it differs
+        if regimen_label(s.arm_label) != s.arm_label:
+            qualifier += [f"paper: {paper_short_label(s.arm_label)}"]
         # the risk table stops where the rebuilt curve stops: a blank, not a 0, beyond it
         shown_times = [x for x in times if x <= stats[s.key].last_time + 1e-9]
         curves.append(sv.CurveView(key=s.key, name=names[s.key] + (f" {OUTSIDE_MARK}" if s.key in outside else ""),
@@ -165,7 +201,9 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
         title = f"{' and '.join(endpoints)}: reconstructed Kaplan-Meier curves"
     y_label = {"OS": "Overall survival (%)", "PFS": "Progression-free (%)"}[family]
     fig = sv.survival_figure(curves, times, title=title, show_bands=state["bands"], x_max=x_max, caveat=caveat,
-                             y_label=y_label, font_size=font_size(state))
+                             y_label=y_label, font_size=font_size(state),
+                             # on the meeting-room screen the whole figure, risk table included, fits 1080 px
+                             plot_height=PRESENTATION_PLOT_HEIGHT if state.get("present") else None)
     # fidelity first where it changes how the chart reads: a hazard ratio the curves do not give back
     hrs = si.reported_hazard_ratios(store, shown)
     fid = ss.fidelity(shown, stats, rebuilt, hrs, held=si.held_pairs(plan(store, family)))
@@ -182,22 +220,29 @@ def build(state: dict, store, params: dict, upload: Upload | None = None) -> Vie
     texts["conflicts"] = [f"{', '.join(arms_)}: {c}" for c, arms_ in conflicted.items()]
     texts["notes"] = [f"{s.display_name}: {n}" for s in shown for n in s.notes]
 
-    all_ipd = list(rebuilt.values()) + ([upload.ipd] if upload is not None else [])
-    tau = ss.rmst_horizon(all_ipd)
+    horizons = rmst_horizons(shown, rebuilt, names)
     rows = []
     for s in shown:
+        tau, why = horizons[s.key]
         value, se = ss.rmst(rebuilt[s.key], tau) if tau else (None, None)
-        med = next((a.time for a in s.anchors if a.kind == "median"), None)
         rows.append({"name": names[s.key], "study": s.study_label, "endpoint": s.endpoint, "n": s.n, "basis": s.label,
-                     "stats": stats[s.key], "reported_median": med, "rmst": value, "rmst_se": se})
+                     "stats": stats[s.key], "anchors": s.anchors, "rmst": value, "rmst_se": se,
+                     "tau": tau, "tau_reason": why})
     if upload is not None:
+        tau = ss.rmst_horizon([upload.ipd])
         value, se = ss.rmst(upload.ipd, tau) if tau else (None, None)
         rows.append({"name": upload.label, "study": "uploaded", "endpoint": "", "n": stats["upload"].n,
                      "basis": "uploaded digitised curve + risk table", "stats": stats["upload"],
-                     "reported_median": None, "rmst": value, "rmst_se": se})
-    texts["rmst_caption"] = (f"From the pseudo-data. RMST (mean months event-free) up to {tau:g} months, the longest "
-                             "time every curve shown covers." if tau else "From the pseudo-data.")
-    medians = sv.median_rmst_table(rows, tau)
+                     "reported_median": None, "rmst": value, "rmst_se": se,
+                     "tau": tau, "tau_reason": "the end of the uploaded curve"})
+    texts["rmst_caption"] = ("The paper's numbers first (median with the paper's CI, landmark rates as printed), the "
+                             "rebuilt ones beside them. RMST (mean months event-free, from the pseudo-data) is "
+                             "compared within a study only: each study's horizon is the shorter follow-up of its "
+                             "arms shown, so no arm is cut by another study's shorter follow-up.")
+    # one warning under the chart: the hazard ratios the curves do not give back, then the conflicts
+    texts["warnings"] = texts["hr_gaps"] + [f"The paper contradicts itself on a number used here. {c}"
+                                            for c in texts["conflicts"]]
+    medians = sv.median_rmst_table(rows)
     fid_names = {s.key: names[s.key] for s in shown} | ({"upload": upload.label} if upload is not None else {})
     tables = {"medians": medians, "fidelity": sv.fidelity_table(fid, fid_names)}
     cites = tuple(c for c in store.studies[store.studies.study_id.isin({s.study_id for s in shown})].citation

@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis import reconstruct
 from evidence.curve_files import CurveFileError, DIGITISED_DIR, load_digitised
+from evidence.naming import arm_option_text, regimen_label
 
 from .conflicts import records as conflict_records
 
@@ -46,6 +47,8 @@ class Anchor:
     conflicts: tuple[str, ...] = ()
     used: bool = True           # False when it contradicts the median and was left out
     why_unused: str = ""
+    ci_low: float | None = None     # the paper's own interval, where it prints one
+    ci_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,12 @@ class CurveSource:
     @property
     def display_name(self) -> str:
         """The one name of this curve on the page: arm chips, legend, tables, warnings."""
-        return f"{self.arm_label} · {self.study_label}"
+        return f"{regimen_label(self.arm_label)} · {self.study_label}"
+
+    @property
+    def option_text(self) -> str:
+        """What a selection widget shows and filters on: the display name and the paper's own label."""
+        return arm_option_text(self.display_name, self.arm_label)
 
 
 def _study_label(store, study_id: str) -> str:
@@ -183,7 +191,8 @@ def _anchors(store, rows: pd.DataFrame, endpoint: str) -> list[Anchor]:
     if len(med):
         r = med.iloc[0]
         out.append(Anchor(float(r.value), 0.5, "median", f"median {_fmt(r.value)} months",
-                          str(r.location), str(r.snippet), _conflict_texts(store, r.conflict_ids, getattr(r, "evidence_file", None))))
+                          str(r.location), str(r.snippet), _conflict_texts(store, r.conflict_ids, getattr(r, "evidence_file", None)),
+                          ci_low=_num(getattr(r, "ci_low", None)), ci_high=_num(getattr(r, "ci_high", None))))
     rates = rows[(rows.endpoint == f"{endpoint}_rate") & rows.value.notna() & rows.timepoint_months.notna()]
     for r in rates.sort_values("timepoint_months").itertuples():
         out.append(Anchor(float(r.timepoint_months), float(r.value) / 100.0, "rate",
@@ -564,10 +573,10 @@ def reported_hazard_ratios(store, sources: Iterable[CurveSource]) -> list[Report
     return out
 
 
-# The tumor board's usual question: HAIC-FOLFOX against sorafenib (001), with the
-# HAIC-based arms of 003 and 004 alongside. Arms not (yet) in the store are skipped.
-DEFAULT_KEYS = ("huang2022:folfox_haic", "huang2022:sorafenib", "liu2020:sorafenib_tace_haic",
-                "liu_hepasphere:hepa_haic", "liu_hepasphere:haic_folfox")
+# The tumor board's usual question, answered within one study: FOLFOX-HAIC against
+# sorafenib (001). Other studies' arms are one click away; a cross-study overlay is
+# never the first thing shown. Arms not (yet) in the store are skipped.
+DEFAULT_KEYS = ("huang2022:folfox_haic", "huang2022:sorafenib")
 
 
 def default_keys(available: Iterable[str]) -> list[str]:

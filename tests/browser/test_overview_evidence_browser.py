@@ -15,6 +15,11 @@ def test_overview_lists_the_studies(page, app_url, store):
     wait_for_app(page)
     assert not error_texts(page)
     assert page.get_by_text("Cross-study comparisons are not randomised").count() == 1
+    # the evidence map leads: the five papers are drawn by name in it
+    page.wait_for_selector(".js-plotly-plot .textpoint", timeout=30000)
+    drawn = page.locator(".js-plotly-plot").first.locator("text").evaluate_all("els => els.map(e => e.textContent)")
+    for name in ("Huang 2022", "Sun 2022", "Liu 2020"):
+        assert any(name in t for t in drawn), name
     screenshot(page, "overview")
 
 
