@@ -30,8 +30,9 @@ def test_overview_with_a_profile(browser, app_url, width, height):
     main = page.locator('[data-testid="stMainBlockContainer"]')
     assert main.get_by_text("Patient: BCLC C, Child-Pugh B8", exact=False).count() == 1
     assert main.get_by_text("Does this evidence apply to this patient?", exact=False).count() == 1
-    # the verdict table and the subgroups come before the two study tables
-    assert page.locator('[data-testid="stDataFrame"]').count() == 4
+    # the verdict table and the subgroups, then the table of every study (details folded below it)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stDataFrame\"]').length >= 3",
+                           timeout=60000)
     sidebar = page.locator('[data-testid="stSidebar"]')
     assert sidebar.get_by_text("never stores it on disk or logs it", exact=False).count() == 1
     assert parse_qs(urlparse(page.url).query)["patient"] == [PROFILE]
