@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from .problems import Problem, describe_record
 from .sources import normalise, numbers_in, occurs, source_text
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .store import Problem
 
 RESPONSE = {"ORR", "DCR", "CR", "PR", "SD", "PD"}
 # No survival time, follow-up or landmark in these papers comes near 50 years:
@@ -75,9 +73,7 @@ def count_printed(count: int, text: str) -> bool:
     return any(re.search(rf"\b{w}\b", text, re.IGNORECASE) for w in words)
 
 
-def check_file(name: str, records: dict, sources_dir: Path | None, file_had_errors: bool = False) -> list["Problem"]:
-    from .store import Problem, describe_record
-
+def check_file(name: str, records: dict, sources_dir: Path | None, file_had_errors: bool = False) -> list[Problem]:
     problems: list[Problem] = []
     studies = {st.study_id: st for _, st in records.get("studies", [])}
     arms = {sid: {a.arm_id: a for a in st.arms} for sid, st in studies.items()}

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import schema
 from .checks import check_file
+from .problems import EvidenceError, Problem, describe_record, short as _short
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # libyaml's loader parses the same safe subset about four times faster than the
@@ -35,46 +36,6 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "design_details": schema.DesignDetail,
     "risk_of_bias": schema.RiskOfBias,
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with an evidence file, said so a curator can find it."""
-    file: str
-    record: str
-    field: str
-    message: str
-    study_id: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}: {self.record}"
-        if self.field:
-            where += f", field '{self.field}'"
-        return f"{where}: {self.message}"
-
-
-class EvidenceError(Exception):
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-def describe_record(section: str, index: int, raw: Any) -> str:
-    """'outcomes[3] (sun2022 / atra_folfox4 / OS_median)': enough to find it in the file."""
-    label = f"{section}[{index}]"
-    if isinstance(raw, dict):
-        keys = {
-            "conflicts": ("conflict_id",),
-            "eligibility": ("study_id", "field"),
-            "baseline": ("study_id", "arm_id", "population", "characteristic", "category"),
-        }.get(section, ("study_id", "arm_id", "experimental_arm_id", "endpoint", "term_reported", "grade", "item"))
-        # values shown as text, shortened: a malformed record may hold anything
-        parts = [_short(str(raw[k]), 40) for k in keys if raw.get(k) is not None]
-        if section == "studies" and raw.get("study_id"):
-            parts = [_short(str(raw["study_id"]), 40)]
-        if parts:
-            label += " (" + " / ".join(parts) + ")"
-    return label
 
 
 def _field_of(loc: tuple) -> str:
@@ -199,10 +160,6 @@ def scan_study_ids(path: Path) -> list[str]:
     if not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]      # a cut-off last line may hold half an id
     return sorted(set(_STUDY_ID_LINE.findall(text)))
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _study_key(raw: Any) -> str | None:
