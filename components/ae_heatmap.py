@@ -345,9 +345,9 @@ def ae_heatmap(matrix: AEMatrix, title: str | None = None, font_size: int = NORM
     top = int(label_lines * 1.3 * z["col_label"]) + 14 + (z["title"] + 16 if title else 0)
     top = max(top, int(2 * 1.3 * z["key"]) + 20)          # the colour bar's two-line title
     height = figure_height(len(layout_rows), top, z["row_height"])
-    # the key under the colour bar (NR swatch, "not reported", the conflict mark) must fit beside the
+    # the key under the colour bar (NR swatch, "not reported", the conflict marks) must fit beside the
     # rows: with one organ system chosen the plot would be shorter than the key and clip it
-    key_depth = z["bar"] + 7 * z["key"] * 1.3 + 3 * z["key"] * 1.3 + 12
+    key_depth = z["bar"] + 13.5 * z["key"] * 1.3 + 12       # down to the "* minor" line
     height = max(height, int(top + BOTTOM_MARGIN + key_depth))
     fig.update_layout(
         width=figure_width(len(cols), left, font_size),
@@ -379,6 +379,9 @@ def ae_heatmap(matrix: AEMatrix, title: str | None = None, font_size: int = NORM
                        font=dict(size=z["key"]))
     fig.add_annotation(xref="paper", yref="paper", x=1.01, y=1, xanchor="left", yanchor="top",
                        yshift=y0 - 5 * step, text=f"{CONFLICT_MARK} conflict<br>in the paper:<br>hover for it",
+                       showarrow=False, align="left", font=dict(size=z["key"]))
+    fig.add_annotation(xref="paper", yref="paper", x=1.01, y=1, xanchor="left", yanchor="top",
+                       yshift=y0 - 8.4 * step, text=f"{MINOR_MARK} minor: wording<br>or a detail",
                        showarrow=False, align="left", font=dict(size=z["key"]))
     return fig
 

@@ -38,7 +38,7 @@ _PRESENTATION_CSS = """
 # what is selected stays visible in full.
 _COMPACT_CSS = """
 <style>
-  [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
+  [data-testid="stMainBlockContainer"] { padding-top: 3rem; }
   h1 { font-size: 1.6rem !important; padding: 0 0 0.2rem 0 !important; }
   [data-testid="stMultiSelect"] [role="group"], [data-testid="stMultiSelectTagsContainer"] {
     max-height: none !important; overflow: visible !important; height: auto !important; }
