@@ -66,6 +66,16 @@ def _as_array(values, what: str) -> np.ndarray:
 # Guyot et al. 2012
 # --------------------------------------------------------------------------- #
 
+def _columns(times, values, what_t: str, what_v: str, name: str, values_word: str, empty: str):
+    """Two columns of numbers of one table, as arrays of equal, non-zero length."""
+    t, v = _as_array(times, what_t), _as_array(values, what_v)
+    if len(t) != len(v):
+        raise ValueError(f"{name} has {len(t)} times but {len(v)} {values_word}")
+    if len(t) == 0:
+        raise ValueError(empty)
+    return t, v
+
+
 def clean_curve(curve_t, curve_s) -> tuple[np.ndarray, np.ndarray]:
     """Digitised points as a usable Kaplan-Meier outline.
 
@@ -73,12 +83,8 @@ def clean_curve(curve_t, curve_s) -> tuple[np.ndarray, np.ndarray]:
     (digitising noise makes a curve go up by a pixel), one point per time (the
     lowest: the value after the drop), starting at (0, 1).
     """
-    t = _as_array(curve_t, "curve times")
-    s = _as_array(curve_s, "curve survival")
-    if len(t) != len(s):
-        raise ValueError(f"the curve has {len(t)} times but {len(s)} survival values")
-    if len(t) == 0:
-        raise ValueError("the curve has no points")
+    t, s = _columns(curve_t, curve_s, "curve times", "curve survival", "the curve",
+                    "survival values", "the curve has no points")
     span = max(float(t.max()), 1e-9)
     if t.min() < -0.01 * span:
         raise ValueError(f"the curve has a negative time ({t.min():g}); times are counted from the start of treatment")
@@ -101,12 +107,8 @@ def clean_curve(curve_t, curve_s) -> tuple[np.ndarray, np.ndarray]:
 
 
 def clean_risk_table(risk_t, risk_n) -> tuple[np.ndarray, np.ndarray]:
-    rt = _as_array(risk_t, "risk table times")
-    rn = _as_array(risk_n, "risk table numbers at risk")
-    if len(rt) != len(rn):
-        raise ValueError(f"the risk table has {len(rt)} times but {len(rn)} numbers at risk")
-    if len(rt) == 0:
-        raise ValueError("the risk table is empty: at least the number at risk at time 0 is needed")
+    rt, rn = _columns(risk_t, risk_n, "risk table times", "risk table numbers at risk", "the risk table",
+                      "numbers at risk", "the risk table is empty: at least the number at risk at time 0 is needed")
     if (rt < 0).any():
         raise ValueError(f"the risk table has a negative time ({rt.min():g})")
     if (rn < 0).any():

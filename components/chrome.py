@@ -96,6 +96,17 @@ def _set_patient(page: str, profile: dict, into_widgets: bool) -> None:
             st.session_state[_patient_key(page, f)] = profile.get(f, None if f == "age" else "")
 
 
+def start(page: str):
+    """Every page's first line: inside app.py's navigation, the store, and the view of the link.
+    Returns (store, model, spec)."""
+    from .navigation import ensure_app_navigation
+    from .store_access import get_store
+    ensure_app_navigation()
+    store = get_store()
+    model, spec = open_view(page, store)
+    return store, model, spec
+
+
 def open_view(page: str, store) -> tuple[ViewModel, dict]:
     """Read the link into the page's widgets (once per link, never over a user's choice), and build
     the view of the widgets' state. Returns the view model and the page's URL scheme."""
@@ -286,6 +297,13 @@ def exports(model: ViewModel, name: str, where=None) -> None:
         data=lambda: brief_page_html(model, url, *figure_svg(model)).encode("utf-8"),
         file_name=f"{name}_brief.html", mime="text/html", key=f"{model.page}.export_brief", on_click="ignore",
         help="The same brief as a web page, for printing from the browser.")
+
+
+def plotly_config(filename: str) -> dict:
+    """The chart's toolbar: no logo, no selection tools; the camera saves an SVG (sharp on a projector
+    and in slides) under this file name."""
+    return {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+            "toImageButtonOptions": {"format": "svg", "filename": filename}}
 
 
 def csv_button(df, label: str, file_name: str, key: str, where=None) -> None:

@@ -1,20 +1,12 @@
 """Adverse events: harmonised terms by organ system x arms, and the two-arm difference view."""
 import streamlit as st
 
-from components.navigation import ensure_app_navigation
-
-ensure_app_navigation()
-
-from components import chrome  # noqa: E402
-from components.store_access import get_store  # noqa: E402
+from components import chrome
 
 PAGE = "adverse-events"
-# SVG from the chart's camera button: vector, sharp on a projector and in slides
-PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
-                 "toImageButtonOptions": {"format": "svg", "filename": "hcc_adverse_events"}}
+PLOTLY_CONFIG = chrome.plotly_config("hcc_adverse_events")
 
-store = get_store()
-model, spec = chrome.open_view(PAGE, store)
+store, model, spec = chrome.start(PAGE)
 opts, texts, band = model.texts["options"], model.texts, model.state["grade"]
 with chrome.error_boundary("The adverse-event view"):
     with st.sidebar:
@@ -61,7 +53,7 @@ with chrome.error_boundary("The adverse-event view"):
     st.subheader("Difference between the two arms of one study")
     compare = model.state.get("compare")
     if "difference" in model.figures:
-        config = {**PLOTLY_CONFIG, "toImageButtonOptions": {"format": "svg", "filename": f"hcc_ae_difference_{compare}"}}
+        config = chrome.plotly_config(f"hcc_ae_difference_{compare}")
         st.plotly_chart(model.figures["difference"], config=config, width="stretch", theme=None,
                         key=f"{PAGE}.difference")
         st.caption("95% intervals are not adjusted for testing many events: about 1 in 20 would exclude zero "

@@ -1,16 +1,10 @@
 """Evidence browser: every value with its snippet, location and conflicts."""
 import streamlit as st
 
-from components.navigation import ensure_app_navigation
-
-ensure_app_navigation()
-
-from components import chrome  # noqa: E402
-from components.store_access import get_store  # noqa: E402
+from components import chrome
 
 PAGE = "evidence"
-store = get_store()
-model, spec = chrome.open_view(PAGE, store)
+store, model, spec = chrome.start(PAGE)
 opts = model.texts["options"]
 with chrome.error_boundary("The evidence browser"):
     with st.sidebar:

@@ -1,17 +1,11 @@
 """Forest plot: hazard ratios and response effects side by side, with their caveats."""
 import streamlit as st
 
-from components.navigation import ensure_app_navigation
-
-ensure_app_navigation()
-
-from components import chrome  # noqa: E402
-from components.forest import download_config, page_css  # noqa: E402
-from components.store_access import get_store  # noqa: E402
+from components import chrome
+from components.forest import download_config, page_css
 
 PAGE = "forest"
-store = get_store()
-model, spec = chrome.open_view(PAGE, store)
+store, model, spec = chrome.start(PAGE)
 opts = model.texts["options"]
 with chrome.error_boundary("The forest plot"):
     with st.sidebar:

@@ -1,18 +1,11 @@
 """Landing page: the evidence map first, then every study with links to its views."""
 import streamlit as st
 
-from components.navigation import ensure_app_navigation
-
-ensure_app_navigation()
-
-from components import chrome  # noqa: E402
-from components.store_access import get_store  # noqa: E402
+from components import chrome
 
 PAGE = "overview"
-PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
-                 "toImageButtonOptions": {"format": "svg", "filename": "hcc_evidence_map"}}
-store = get_store()
-model, spec = chrome.open_view(PAGE, store)
+PLOTLY_CONFIG = chrome.plotly_config("hcc_evidence_map")
+store, model, spec = chrome.start(PAGE)
 with chrome.error_boundary("The overview"):
     with st.sidebar:
         chrome.presentation_toggle(PAGE)

@@ -1,20 +1,14 @@
 """Survival curves: reconstructed Kaplan-Meier curves of any arms, across studies, with their caveats."""
 import streamlit as st
 
-from components.navigation import ensure_app_navigation
-
-ensure_app_navigation()
-
-from components import chrome  # noqa: E402
-from components.store_access import get_store  # noqa: E402
-from components.survival import download_config  # noqa: E402
-from evidence.curve_files import CurveFileError, rebuild_upload  # noqa: E402
-from views import survival  # noqa: E402
-from views.patient import with_patient  # noqa: E402
+from components import chrome
+from components.survival import download_config
+from evidence.curve_files import CurveFileError, rebuild_upload
+from views import survival
+from views.patient import with_patient
 
 PAGE = "survival"
-store = get_store()
-model, spec = chrome.open_view(PAGE, store)
+store, model, spec = chrome.start(PAGE)
 opts = model.texts["options"]
 with chrome.error_boundary("The survival curves"):
     with st.sidebar:
