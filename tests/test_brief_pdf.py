@@ -200,7 +200,7 @@ def test_beyond_one_page_the_first_page_says_the_numbers_continue(store, tmp_pat
     assert pages > 1 and "continue on the next page" in " ".join(first.split())
 
 
-def test_sections_of_colleagues_print_under_the_key_numbers_without_empty_markers(store):
+def test_extra_sections_print_under_the_key_numbers_without_empty_markers(store):
     from dataclasses import replace
 
     import pandas as pd
