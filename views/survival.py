@@ -1,6 +1,7 @@
 """Survival curves: reconstructed Kaplan-Meier curves of any arms, across studies, with their caveats."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,16 +55,31 @@ def _digitised_fingerprint() -> tuple:
     return tuple((p.name, p.stat().st_mtime_ns) for p in sorted(DIGITISED_DIR.glob("*.csv")))
 
 
-_SOURCES: dict = {}
+_PER_STORE: dict = {}
+_PER_STORE_LOCK = threading.Lock()
+
+
+def _per_store(store, what: str, family: str, make):
+    """What one store (and its digitised curves) gives, per endpoint family, computed once. Entries
+    of an older store are dropped when a curator's edit changes the fingerprint; both families of
+    the current store stay."""
+    store_key = (store.fingerprint, _digitised_fingerprint())
+    with _PER_STORE_LOCK:
+        if _PER_STORE.get("store") != store_key:
+            _PER_STORE.clear()
+            _PER_STORE["store"] = store_key
+        found = _PER_STORE.get((what, family))
+    if found is None:
+        found = make()              # two sessions may both build it once; either result is the same
+        with _PER_STORE_LOCK:
+            if _PER_STORE.get("store") == store_key:
+                _PER_STORE[(what, family)] = found
+    return found
 
 
 def sources(store, family: str) -> list[si.CurveSource]:
     """Every arm's curve source of one endpoint family, once per store and digitised files."""
-    key = (store.fingerprint, _digitised_fingerprint(), family)
-    if key not in _SOURCES:
-        _SOURCES.clear()  # one store at a time: a curator's edit replaces the old entries
-        _SOURCES[key] = si.curve_sources(store, family)
-    return _SOURCES[key]
+    return _per_store(store, "sources", family, lambda: si.curve_sources(store, family))
 
 
 @lru_cache(maxsize=256)
@@ -71,19 +87,14 @@ def _rebuild_step(step: tuple) -> dict:
     return si.rebuild_step(step)
 
 
-_PLANS: dict = {}
-
-
 def plan(store, family: str) -> tuple:
     """How every arm of the family is rebuilt: two-arm studies that report an HR as a pair held
     to it. Planned over all arms, not the ones shown, so an arm's curve never depends on
     whether its partner is on the page."""
-    key = (store.fingerprint, _digitised_fingerprint(), family)
-    if key not in _PLANS:
-        _PLANS.clear()
+    def make():
         srcs = [s for s in sources(store, family) if s.reconstructable]
-        _PLANS[key] = si.rebuild_plan(srcs, si.reported_hazard_ratios(store, srcs))
-    return _PLANS[key]
+        return si.rebuild_plan(srcs, si.reported_hazard_ratios(store, srcs))
+    return _per_store(store, "plan", family, make)
 
 
 def rebuilt_curves(store, family: str, keys) -> dict[str, pd.DataFrame]:
